@@ -1,0 +1,153 @@
+"""Command line: ``python -m dkvb_core run --preset toy --out result.json``.
+
+Bad flags or values exit with status 2 and one line a fault naming the flag or field and its
+allowed range. A progress bar appears on a terminal for runs that last over a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from dkvb_core.config import Config, describe_fields, load_config_file, set_dotted
+from dkvb_core.errors import ConfigError, DKVBError
+from dkvb_core.presets import PRESETS, preset_dict
+
+SUBCOMMANDS: dict[str, Any] = {}
+
+
+def _fields_epilog() -> str:
+    lines = ["settable fields (--set section.field=value; value parsed as JSON, else a string):"]
+    for name, default, allowed, desc in describe_fields():
+        lines.append(f"  {name:<32} default {default:<22} {allowed}")
+        if desc:
+            lines.append(f"  {'':<32} {desc}")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m dkvb_core",
+        description="Run the discrete key-value bottleneck and its baselines stage by stage.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser(
+        "run",
+        help="train the models through a stream and write metrics as JSON",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_fields_epilog(),
+    )
+    run.add_argument("--preset", default="toy", help=f"starting config: one of {', '.join(PRESETS)} (default toy)")
+    run.add_argument("--config", help="JSON file of config sections, applied over the preset")
+    run.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="override a field")
+    run.add_argument("--seed", type=int, help="run seed, an integer in [0, 2147483647]")
+    run.add_argument("--seeds", type=int, default=1, help="run this many seeds (seed, seed+1, ...); 1 to 32")
+    run.add_argument("--out", help="write the metrics JSON here (default: standard output)")
+    run.add_argument("--save-run", help="also write the full run (frames included) as .json or .npz")
+    run.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    for name, add in SUBCOMMANDS.items():
+        add(sub, name)
+    return parser
+
+
+def parse_value(text: str) -> Any:
+    """``--set`` values: JSON when it parses (numbers, lists, true, null), else the raw string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    data = preset_dict(args.preset)
+    if args.config:
+        _merge(data, load_config_file(args.config))
+    for item in args.set:
+        if "=" not in item:
+            raise ConfigError([("--set", f"expected SECTION.FIELD=VALUE; got {item!r}")])
+        path, value = item.split("=", 1)
+        set_dotted(data, path.strip(), parse_value(value.strip()))
+    if args.seed is not None:
+        data["seed"] = args.seed
+    return Config.from_dict(data)
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> None:
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            _merge(base[k], v)
+        else:
+            base[k] = v
+
+
+class _Bar:
+    """A tqdm bar that only appears on a terminal and only after the first second."""
+
+    def __init__(self, enabled: bool):
+        self.bar = None
+        self.enabled = enabled and sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, delay=1.0, unit="step", file=sys.stderr, leave=False)
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from dkvb_core.engine import run_seeds
+
+    config = config_from_args(args)
+    if not 1 <= args.seeds <= 32:
+        raise ConfigError([("--seeds", f"must be an integer in [1, 32]; got {args.seeds}")])
+    seeds = [config.seed + i for i in range(args.seeds)]
+    bar = _Bar(not args.no_progress)
+    start = time.perf_counter()
+    try:
+        results = run_seeds(config, seeds, progress=bar)
+    finally:
+        bar.close()
+    wall = time.perf_counter() - start
+    first = results[0]
+    doc: dict[str, Any] = {"config": config.to_dict(), "results": first.summaries(), "wall_seconds": wall}
+    if len(results) > 1:
+        doc["seeds"] = {str(s): r.summaries() for s, r in zip(seeds, results, strict=True)}
+    text = json.dumps(doc, indent=2)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
+    if args.save_run:
+        first.save(args.save_run)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+        return int(args.handler(args))
+    except ConfigError as exc:
+        for field, msg in exc.problems:
+            print(f"error: {field}: {msg}", file=sys.stderr)
+        return 2
+    except DKVBError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2

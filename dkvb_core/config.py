@@ -1,0 +1,387 @@
+"""One immutable, validated, hashable description of a run: stream, models, training, recording.
+
+Validation is done by pydantic; every fault is re-raised as a :class:`ConfigError` whose message
+names the field (``section.field``) and its allowed range, so the CLI and the app can show it
+as is. Nothing is clamped silently.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import types
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import annotated_types as at
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from dkvb_core.errors import ConfigError
+
+MODEL_NAMES: tuple[str, ...] = ("dkvb", "linear", "mlp", "joint")
+ModelName = Literal["dkvb", "linear", "mlp", "joint"]
+StreamKind = Literal["toy", "csv", "digits", "mnist", "fashion"]
+
+MAX_TOTAL_STEPS = 100_000
+MAX_FRAMES = 2_000
+
+Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
+LearningRate = Annotated[float, Field(gt=0.0, le=100.0)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+class StreamConfig(_Frozen):
+    """Which data arrives, in which stages, and how it is sampled."""
+
+    kind: StreamKind = Field("toy", description="toy Gaussians, a CSV file, or an image set")
+    num_classes: int = Field(8, ge=2, le=32, description="number of classes")
+    classes_per_stage: int = Field(2, ge=1, le=32, description="classes that arrive per stage")
+    stage_classes: tuple[tuple[Annotated[int, Field(ge=0, le=31)], ...], ...] | None = Field(
+        None, description="explicit classes of each stage; overrides stage_order"
+    )
+    stage_order: Literal["interleaved", "consecutive"] = Field(
+        "interleaved",
+        description="interleaved: stage i gets classes i, i+T, ... (the seed); consecutive: 0,1 | 2,3",
+    )
+    layout: Literal["circle", "grid", "random"] = Field("circle", description="toy class means")
+    radius: float = Field(5.0, gt=0.0, le=1000.0, description="toy: distance of the means")
+    spread: float = Field(0.7, gt=0.0, le=100.0, description="toy: standard deviation a class")
+    train_per_class: int = Field(100, ge=1, le=5000, description="training samples a class")
+    test_per_class: int = Field(100, ge=1, le=5000, description="held-out samples a class")
+    seed: Seed | None = Field(None, description="data seed; None uses the run seed")
+    encoder: Literal["identity", "cnn"] = Field(
+        "identity", description="frozen encoder in front of every model; cnn: the shipped image CNN"
+    )
+    test_fraction: float = Field(0.2, ge=0.05, le=0.9, description="csv and image sets: share of each class held out")
+    csv_path: str | None = Field(None, description="csv: path of the CSV file")
+
+    @model_validator(mode="after")
+    def _check_stages(self) -> StreamConfig:
+        if self.stage_classes is not None:
+            flat = [c for stage in self.stage_classes for c in stage]
+            if not self.stage_classes or any(len(s) == 0 for s in self.stage_classes):
+                raise ValueError("stream.stage_classes: every stage needs at least one class")
+            if len(set(flat)) != len(flat):
+                raise ValueError("stream.stage_classes: a class may appear in one stage only")
+            if max(flat) >= self.num_classes:
+                raise ValueError(
+                    f"stream.stage_classes: classes must be in 0..{self.num_classes - 1} "
+                    f"(stream.num_classes = {self.num_classes})"
+                )
+        elif self.classes_per_stage > self.num_classes:
+            raise ValueError(
+                f"stream.classes_per_stage: must be at most stream.num_classes "
+                f"({self.num_classes}); got {self.classes_per_stage}"
+            )
+        if self.kind == "csv" and not self.csv_path:
+            raise ValueError("stream.csv_path: required when stream.kind is 'csv'")
+        return self
+
+    def resolved_stage_classes(self) -> tuple[tuple[int, ...], ...]:
+        """The classes of each stage: explicit, or derived from classes_per_stage and order."""
+        if self.stage_classes is not None:
+            return self.stage_classes
+        per = self.classes_per_stage
+        n_stages = -(-self.num_classes // per)
+        if self.stage_order == "consecutive":
+            return tuple(tuple(range(i * per, min((i + 1) * per, self.num_classes))) for i in range(n_stages))
+        return tuple(tuple(c for c in range(i, self.num_classes, n_stages)) for i in range(n_stages))
+
+
+class DKVBConfig(_Frozen):
+    """The bottleneck classifier: split, codebooks, key initialisation, decoder."""
+
+    num_codebooks: int = Field(1, ge=1, le=64, description="codebooks (heads), C")
+    keys_per_codebook: int = Field(64, ge=1, le=4096, description="key-value pairs a codebook, K")
+    dim_keys: int | None = Field(None, ge=1, le=512, description="key dimension; None: automatic")
+    split: Literal["auto", "identity", "random_projection", "chunk"] = Field(
+        "auto", description="how the embedding reaches the heads; auto: identity for one head"
+    )
+    topk: int = Field(1, ge=1, le=16, description="keys fetched a head")
+    decoder: Literal["mean", "linear"] = Field("mean", description="mean of values, or a linear layer")
+    dim_values: int | None = Field(None, ge=1, le=512, description="value dimension; mean decoder: number of classes")
+    key_init: Literal["kmeans", "random"] = Field("kmeans", description="unsupervised key init")
+    kmeans_iters: int = Field(20, ge=0, le=200, description="Lloyd iterations of the key init")
+    ema_epochs: int = Field(0, ge=0, le=50, description="EMA k-means passes after the init")
+    decay: float = Field(0.95, gt=0.0, lt=1.0, description="EMA decay of the key updates")
+    threshold_ema_dead_code: float = Field(
+        0.2, ge=0.0, le=1000.0, description="EMA count under which a key is dead and replaced"
+    )
+    value_init: Literal["zeros", "normal"] = Field("zeros", description="initial values")
+    lr: LearningRate = Field(0.1, description="learning rate of the values")
+
+    @model_validator(mode="after")
+    def _check(self) -> DKVBConfig:
+        if self.topk > self.keys_per_codebook:
+            raise ValueError(
+                f"dkvb.topk: must be at most dkvb.keys_per_codebook ({self.keys_per_codebook}); got {self.topk}"
+            )
+        return self
+
+
+class LinearConfig(_Frozen):
+    """Linear probe on the (frozen) embedding, zero-initialised like the seed notebook."""
+
+    lr: LearningRate = Field(0.05, description="learning rate of the linear probe")
+
+
+class MLPConfig(_Frozen):
+    """One-hidden-layer ReLU MLP on the embedding, Kaiming-initialised."""
+
+    hidden: int = Field(32, ge=1, le=1024, description="hidden width")
+    lr: LearningRate = Field(0.05, description="learning rate of the MLP")
+
+
+class JointConfig(_Frozen):
+    """The i.i.d. upper bound: one model trained on all stages' data shuffled together."""
+
+    arch: Literal["mlp", "linear", "dkvb"] = Field("mlp", description="architecture of the reference")
+    lr: LearningRate = Field(0.01, description="learning rate of the joint reference")
+
+
+class TrainConfig(_Frozen):
+    """What is trained and how: the same batches feed every model."""
+
+    models: tuple[ModelName, ...] = Field(("dkvb", "linear", "mlp"), description="models to run")
+    steps_per_stage: int = Field(1000, ge=1, le=20_000, description="SGD steps a stage")
+    batch_size: int = Field(10, ge=1, le=1024, description="samples a step")
+    optimizer: Literal["sgd", "adam"] = Field("sgd", description="optimiser of every model")
+
+    @model_validator(mode="after")
+    def _check(self) -> TrainConfig:
+        if not self.models:
+            raise ValueError(f"train.models: choose at least one of {', '.join(MODEL_NAMES)}")
+        if len(set(self.models)) != len(self.models):
+            raise ValueError("train.models: each model may be named once")
+        return self
+
+
+class RecordConfig(_Frozen):
+    """What the engine records while training (frames drive the animations)."""
+
+    every: int = Field(50, ge=0, le=100_000, description="steps between frames; 0: stage ends only")
+    grid_size: int = Field(100, ge=0, le=400, description="decision-boundary grid side; 0: none")
+    grid_margin: float = Field(0.15, ge=0.0, le=2.0, description="grid margin, fraction of extent")
+
+
+class Config(_Frozen):
+    """A whole run. Immutable and hashable: usable as a cache key."""
+
+    seed: Seed = Field(0, description="seed of initialisation and batch order")
+    stream: StreamConfig = StreamConfig()
+    dkvb: DKVBConfig = DKVBConfig()
+    linear: LinearConfig = LinearConfig()
+    mlp: MLPConfig = MLPConfig()
+    joint: JointConfig = JointConfig()
+    train: TrainConfig = TrainConfig()
+    record: RecordConfig = RecordConfig()
+
+    @model_validator(mode="after")
+    def _check(self) -> Config:
+        n_stages = len(self.stream.resolved_stage_classes())
+        total = n_stages * self.train.steps_per_stage
+        if total > MAX_TOTAL_STEPS:
+            raise ValueError(
+                f"train.steps_per_stage: {n_stages} stages x {self.train.steps_per_stage} steps "
+                f"= {total}, more than the limit of {MAX_TOTAL_STEPS} steps in all"
+            )
+        if self.record.every and total // self.record.every > MAX_FRAMES:
+            raise ValueError(
+                f"record.every: {total} steps every {self.record.every} gives "
+                f"{total // self.record.every} frames, more than the limit of {MAX_FRAMES}"
+            )
+        if self.dkvb.decoder == "mean" and self.dkvb.dim_values not in (None, self.stream.num_classes):
+            raise ValueError(
+                f"dkvb.dim_values: the mean decoder needs dim_values = stream.num_classes "
+                f"({self.stream.num_classes}); got {self.dkvb.dim_values}"
+            )
+        return self
+
+    @property
+    def seed_of_stream(self) -> int:
+        """The data seed: the stream's own, or the run seed."""
+        return self.seed if self.stream.seed is None else self.stream.seed
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain JSON-ready dict (round-trips through :meth:`from_dict`)."""
+        return self.model_dump(mode="json")
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Config:
+        """Validate a (possibly partial) dict; missing fields take their defaults."""
+        return validate_config(cls, data)
+
+    @classmethod
+    def from_json(cls, text: str) -> Config:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError([("config", f"not valid JSON ({exc.msg} at line {exc.lineno})")]) from exc
+        if not isinstance(data, dict):
+            raise ConfigError([("config", "must be a JSON object of sections")])
+        return cls.from_dict(data)
+
+    def replace(self, **updates: Any) -> Config:
+        """A validated copy with dotted-path updates, e.g. ``replace(**{"dkvb.lr": 0.2})``."""
+        data = self.to_dict()
+        for path, value in updates.items():
+            set_dotted(data, path, value)
+        return Config.from_dict(data)
+
+
+def set_dotted(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set ``data['a']['b'] = value`` for ``path == 'a.b'``; unknown sections are errors."""
+    parts = path.split(".")
+    if len(parts) > 2 or (len(parts) == 2 and parts[0] not in section_names()):
+        raise ConfigError([(path, f"unknown section {parts[0]!r}; sections: {', '.join(section_names())}")])
+    if len(parts) == 1 and parts[0] in section_names():
+        raise ConfigError([(path, "name a field of the section, e.g. dkvb.lr=0.1")])
+    node = data
+    if len(parts) == 2:
+        node = data.setdefault(parts[0], {})
+        if not isinstance(node, dict):
+            raise ConfigError([(parts[0], "must be an object of fields")])
+    node[parts[-1]] = value
+
+
+def section_names() -> list[str]:
+    return [name for name, f in Config.model_fields.items() if _is_model(f.annotation)]
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def field_range(model_cls: type[BaseModel], name: str) -> str:
+    """A human description of what a field accepts, e.g. 'an integer from 2 to 32'."""
+    info = model_cls.model_fields[name]
+    return _describe(info.annotation, info.metadata)
+
+
+def _describe(annotation: Any, metadata: list[Any]) -> str:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if origin in (typing.Union, types.UnionType) and type(None) in args:
+        inner = [a for a in args if a is not type(None)]
+        return _describe(inner[0], metadata) + ", or null"
+    if origin is tuple:
+        if args and _is_literal(args[0]):
+            return "a list of " + ", ".join(repr(a) for a in typing.get_args(args[0]))
+        return "a list of lists of class ids"
+    lo = hi = None
+    lo_open = hi_open = False
+    for m in metadata:
+        if isinstance(m, at.Ge):
+            lo = m.ge
+        elif isinstance(m, at.Gt):
+            lo, lo_open = m.gt, True
+        elif isinstance(m, at.Le):
+            hi = m.le
+        elif isinstance(m, at.Lt):
+            hi, hi_open = m.lt, True
+    kind = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(annotation, "a value")
+    if lo is not None and hi is not None:
+        left = "(" if lo_open else "["
+        right = ")" if hi_open else "]"
+        return f"{kind} in {left}{lo}, {hi}{right}"
+    if lo is not None:
+        return f"{kind} {'>' if lo_open else '>='} {lo}"
+    if hi is not None:
+        return f"{kind} {'<' if hi_open else '<='} {hi}"
+    return kind
+
+
+def _is_literal(annotation: Any) -> bool:
+    return typing.get_origin(annotation) is Literal
+
+
+def _model_and_field(loc: tuple[Any, ...]) -> tuple[type[BaseModel], str] | None:
+    """Walk ``loc`` (('stream', 'num_classes')) through the models to the field's owner."""
+    model: type[BaseModel] = Config
+    for i, part in enumerate(loc):
+        if not isinstance(part, str) or part not in model.model_fields:
+            return None
+        annotation = model.model_fields[part].annotation
+        if i == len(loc) - 1 or not _is_model(annotation):
+            return model, part
+        model = annotation
+    return None
+
+
+def _problem(err: dict[str, Any]) -> tuple[str, str]:
+    loc = tuple(p for p in err.get("loc", ()) if p not in ("function-after",))
+    field = ".".join(str(p) for p in loc) or "config"
+    if err.get("type") == "value_error":
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        if ": " in msg and msg.split(": ", 1)[0].count(".") == 1:
+            return tuple(msg.split(": ", 1))  # type: ignore[return-value]
+        return field, msg
+    if err.get("type") == "extra_forbidden":
+        owner = _model_and_field(loc[:-1]) if len(loc) > 1 else None
+        parent = owner[0].model_fields[owner[1]].annotation if owner else Config
+        known = ", ".join(parent.model_fields) if _is_model(parent) else ""
+        return field, f"unknown field; known fields here: {known}"
+    named = tuple(itertools.takewhile(lambda p: isinstance(p, str), loc))
+    found = _model_and_field(named)
+    allowed = field_range(*found) if found else "a valid value"
+    got = err.get("input")
+    return field, f"must be {allowed}; got {got!r}"
+
+
+def validate_config(cls: type[Config], data: Any) -> Config:
+    """Build a Config, turning pydantic's errors into one :class:`ConfigError`."""
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError([_problem(e) for e in exc.errors()]) from None
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a JSON config file into a dict (validated later, with overrides applied)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError([("--config", f"no such file: {p}")])
+    if p.stat().st_size > 1_000_000:
+        raise ConfigError([("--config", "file larger than 1 MB; a config is a small JSON object")])
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError([("--config", f"{p} is not valid JSON: {exc}")]) from None
+    if not isinstance(data, dict):
+        raise ConfigError([("--config", f"{p} must hold a JSON object of sections")])
+    return data
+
+
+def describe_fields() -> list[tuple[str, str, str, str]]:
+    """Every settable field as (dotted name, default, allowed range, description): for --help."""
+    rows: list[tuple[str, str, str, str]] = []
+    for name, info in Config.model_fields.items():
+        if _is_model(info.annotation):
+            section = info.annotation
+            for fname, finfo in section.model_fields.items():
+                rows.append(
+                    (
+                        f"{name}.{fname}",
+                        json.dumps(_jsonable(finfo.default)),
+                        field_range(section, fname),
+                        finfo.description or "",
+                    )
+                )
+        else:
+            rows.append((name, json.dumps(info.default), field_range(Config, name), info.description or ""))
+    return rows
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    return value

@@ -1,0 +1,57 @@
+"""Named starting points (CLI ``--preset``, the app's preset picker): partial config dicts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dkvb_core.config import Config
+from dkvb_core.errors import ConfigError
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # The seed setting: 8 Gaussian classes, 4 stages of 2, 100 a class, 1000 steps a stage, batch 10.
+    "toy": {},
+    # The paper's failure case: too few keys, so keys are shared across stages and overwritten.
+    "toy-4-keys": {"dkvb": {"keys_per_codebook": 4}},
+    # scikit-learn digits on raw pixels, 5 stages of 2 classes.
+    "digits": {
+        "stream": {"kind": "digits", "num_classes": 10, "classes_per_stage": 2, "stage_order": "consecutive"},
+        "dkvb": {"num_codebooks": 16, "keys_per_codebook": 256, "dim_keys": 8, "split": "random_projection"},
+        "train": {"steps_per_stage": 500},
+    },
+    "mnist": {
+        "stream": {
+            "kind": "mnist",
+            "num_classes": 10,
+            "classes_per_stage": 2,
+            "stage_order": "consecutive",
+            "encoder": "cnn",
+        },
+        "dkvb": {"num_codebooks": 16, "keys_per_codebook": 256, "dim_keys": 8, "split": "random_projection"},
+        "train": {"steps_per_stage": 500},
+    },
+    "fashion": {
+        "stream": {
+            "kind": "fashion",
+            "num_classes": 10,
+            "classes_per_stage": 2,
+            "stage_order": "consecutive",
+            "encoder": "cnn",
+        },
+        "dkvb": {"num_codebooks": 16, "keys_per_codebook": 256, "dim_keys": 8, "split": "random_projection"},
+        "train": {"steps_per_stage": 500},
+    },
+}
+
+
+def preset_dict(name: str) -> dict[str, Any]:
+    """A deep copy of a preset's partial dict; unknown names raise a ConfigError."""
+    if name not in PRESETS:
+        raise ConfigError([("--preset", f"unknown preset {name!r}; one of {', '.join(PRESETS)}")])
+    import copy
+
+    return copy.deepcopy(PRESETS[name])
+
+
+def preset(name: str) -> Config:
+    """The validated Config of a named preset."""
+    return Config.from_dict(preset_dict(name))

@@ -1,0 +1,210 @@
+"""Everything one run produced, and its lossless JSON / npz form (no pickle).
+
+Frames are snapshots taken every ``record.every`` steps, at each stage end and before the
+first step (frame 0). Per model a frame holds the accuracy on each stage's held-out data and,
+for 2-D inputs, the predicted class on the decision-boundary grid (uint8; 255 = no class).
+DKVB frames also hold cumulative key usage, the class each value row votes for, and which
+value rows changed since the previous frame.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dkvb_core import metrics
+from dkvb_core.config import Config
+
+FORMAT_VERSION = 1
+
+
+@dataclass(eq=False)
+class GridSpec:
+    """A square grid over ``[x_min, x_max] x [y_min, y_max]``, ``size`` cells a side, row-major
+    with y increasing along rows (so ``predictions.reshape(size, size)[row, col]``)."""
+
+    x_min: float
+    x_max: float
+    y_min: float
+    y_max: float
+    size: int
+
+    def axes(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.linspace(self.x_min, self.x_max, self.size), np.linspace(self.y_min, self.y_max, self.size)
+
+    def points(self) -> np.ndarray:
+        xs, ys = self.axes()
+        xx, yy = np.meshgrid(xs, ys)
+        return np.stack([xx.ravel(), yy.ravel()], axis=1).astype(np.float32)
+
+
+@dataclass(eq=False)
+class ModelRecord:
+    """One model's record of a run."""
+
+    name: str
+    stage_accuracy: np.ndarray  # (F, T) float32: accuracy on each stage's test data per frame
+    step_loss: np.ndarray  # (steps,) float32: training loss of each batch before its update
+    step_correct: np.ndarray  # (steps,) int16: correct predictions in each batch before its update
+    seconds: float = 0.0
+    grid_predictions: np.ndarray | None = None  # (F, G*G) uint8
+    test_predictions: np.ndarray | None = None  # (T, N_test) uint8 at each stage end
+    key_usage_frames: np.ndarray | None = None  # (F, C, K) int32 cumulative fetch counts
+    key_usage_stages: np.ndarray | None = None  # (T, C, K) int32 fetch counts within each stage
+    value_votes: np.ndarray | None = None  # (F, C, K) uint8 class a value row votes for
+    values_changed: np.ndarray | None = None  # (F, C, K) bool: row changed since previous frame
+    final_values: np.ndarray | None = None  # (C, K, dv) float32
+
+
+@dataclass(eq=False)
+class RunResult:
+    """A run of several models over one stream and one seed."""
+
+    config: Config
+    stage_classes: tuple[tuple[int, ...], ...]
+    class_names: tuple[str, ...]
+    frame_steps: np.ndarray  # (F,) int32: steps done when the frame was taken
+    frame_stage: np.ndarray  # (F,) int16: stage being trained (0 for frame 0)
+    stage_end_frames: np.ndarray  # (T,) int32: frame index at the end of each stage
+    models: dict[str, ModelRecord]
+    batch_size: int
+    grid: GridSpec | None = None
+    x_train: np.ndarray | None = None  # 2-D streams only: the points, for plotting
+    y_train: np.ndarray | None = None
+    stage_train: np.ndarray | None = None
+    x_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
+    stage_test: np.ndarray | None = None
+    keys_2d: np.ndarray | None = None  # (C, K, 2): keys placed in the 2-D input space
+    grid_key_index: np.ndarray | None = None  # (C, G*G) int16/32: nearest key of each cell
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # --- derived ---------------------------------------------------------------------------
+    @property
+    def num_stages(self) -> int:
+        return len(self.stage_classes)
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.frame_steps)
+
+    def accuracy_matrix(self, model: str) -> np.ndarray:
+        """``R[i, j]``: accuracy on stage j's test data after training through stage i."""
+        return self.models[model].stage_accuracy[self.stage_end_frames].astype(np.float64)
+
+    def online_accuracy(self, model: str) -> np.ndarray:
+        return metrics.online_accuracy(self.models[model].step_correct, self.batch_size)
+
+    def summary(self, model: str) -> dict[str, Any]:
+        """The model's metrics (see :mod:`dkvb_core.metrics`) plus online accuracy and time."""
+        out = metrics.summary(self.accuracy_matrix(model))
+        online = self.online_accuracy(model)
+        out["online_accuracy"] = float(online[-1]) if len(online) else 0.0
+        out["seconds"] = float(self.models[model].seconds)
+        return out
+
+    def summaries(self) -> dict[str, dict[str, Any]]:
+        return {name: self.summary(name) for name in self.models}
+
+    # --- serialisation -------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; arrays become ``{"__ndarray__": base64, "dtype", "shape"}``."""
+        out: dict[str, Any] = {"format_version": FORMAT_VERSION}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "config":
+                out["config"] = value.to_dict()
+            elif f.name == "models":
+                out["models"] = {
+                    k: {mf.name: _encode(getattr(rec, mf.name)) for mf in fields(rec)} for k, rec in value.items()
+                }
+            elif f.name == "grid":
+                out["grid"] = None if value is None else {g.name: getattr(value, g.name) for g in fields(value)}
+            else:
+                out[f.name] = _encode(value)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunResult:
+        if data.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"run file: format_version {data.get('format_version')!r} is not {FORMAT_VERSION}")
+        kwargs: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = data.get(f.name)
+            if f.name == "config":
+                kwargs["config"] = Config.from_dict(raw)
+            elif f.name == "models":
+                kwargs["models"] = {
+                    k: ModelRecord(**{mk: _decode(mv) for mk, mv in rec.items()}) for k, rec in raw.items()
+                }
+            elif f.name == "grid":
+                kwargs["grid"] = None if raw is None else GridSpec(**raw)
+            elif f.name in ("stage_classes",):
+                kwargs[f.name] = tuple(tuple(s) for s in raw)
+            elif f.name == "class_names":
+                kwargs[f.name] = tuple(raw)
+            else:
+                kwargs[f.name] = _decode(raw)
+        return cls(**kwargs)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_json(cls, text: str) -> RunResult:
+        return cls.from_dict(json.loads(text))
+
+    def save(self, path: str | Path) -> None:
+        """Write ``.json`` or ``.npz`` (the npz holds the same JSON document as one string)."""
+        p = Path(path)
+        if p.suffix == ".npz":
+            np.savez_compressed(p, run=np.array(self.to_json()))
+        else:
+            p.write_text(self.to_json(), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> RunResult:
+        p = Path(path)
+        if p.suffix == ".npz":
+            with np.load(p, allow_pickle=False) as z:
+                return cls.from_json(str(z["run"]))
+        return cls.from_json(p.read_text(encoding="utf-8"))
+
+    def to_npz_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        np.savez_compressed(buf, run=np.array(self.to_json()))
+        return buf.getvalue()
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return {
+            "__ndarray__": base64.b64encode(np.ascontiguousarray(value).tobytes()).decode("ascii"),
+            "dtype": value.dtype.str,
+            "shape": list(value.shape),
+        }
+    if isinstance(value, tuple):
+        return [_encode(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict) and "__ndarray__" in value:
+        dtype = np.dtype(value["dtype"])
+        if dtype.hasobject:
+            raise ValueError("run file: object arrays are not allowed")
+        raw = base64.b64decode(value["__ndarray__"])
+        return np.frombuffer(raw, dtype=dtype).reshape(value["shape"]).copy()
+    if isinstance(value, dict):
+        return {k: _decode(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,44 @@
+"""Streams: where the data comes from. ``build_stream`` picks the builder for a config's kind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from dkvb_core.config import Config
+from dkvb_core.errors import DataError
+from dkvb_core.streams.base import Stream
+from dkvb_core.streams.csv_stream import load_csv_stream
+from dkvb_core.streams.toy import make_toy_stream
+
+StreamBuilder = Callable[[Config], Stream]
+
+
+def _toy(config: Config) -> Stream:
+    return make_toy_stream(config.stream, config.seed_of_stream)
+
+
+def _csv(config: Config) -> Stream:
+    s = config.stream
+    assert s.csv_path is not None
+    return load_csv_stream(s.csv_path, s.classes_per_stage, s.stage_order, s.test_fraction, config.seed_of_stream)
+
+
+BUILDERS: dict[str, StreamBuilder] = {"toy": _toy, "csv": _csv}
+
+
+def register_stream(kind: str, builder: StreamBuilder) -> None:
+    """Add a builder for a stream kind (image sets register themselves this way)."""
+    BUILDERS[kind] = builder
+
+
+def build_stream(config: Config) -> Stream:
+    """The stream a config describes; a clear error for a kind that is not available here."""
+    builder = BUILDERS.get(config.stream.kind)
+    if builder is None:
+        raise DataError(
+            f"stream.kind: {config.stream.kind!r} is not available; available: {', '.join(sorted(BUILDERS))}"
+        )
+    return builder(config)
+
+
+__all__ = ["Stream", "build_stream", "load_csv_stream", "make_toy_stream", "register_stream"]
