@@ -360,6 +360,8 @@ def _train(configs: list[Config], streams: list[Stream], prep: _Prepared, progre
                 m.value_votes = dkvb_frames["votes"][:, s].reshape(shape)
                 m.values_changed = dkvb_frames["changed"][:, s].reshape(shape)
                 m.final_values = learners["dkvb"].values[s].reshape(prep.codebooks, prep.keys, -1).copy()
+                m.train_key_index = _nearest_keys(prep, "train", s)
+                m.test_key_index = _nearest_keys(prep, "test", s)
             models[name] = m
         two_d = st.input_dim == 2
         results.append(
@@ -385,6 +387,15 @@ def _train(configs: list[Config], streams: list[Stream], prep: _Prepared, progre
             )
         )
     return results
+
+
+def _nearest_keys(prep: _Prepared, which: str, s: int) -> np.ndarray:
+    """Top-1 key of each sample per codebook ``(N, C)``, from the flat value-table rows."""
+    assert prep.dkvb_slots is not None
+    ck = prep.codebooks * prep.keys
+    rows = prep.dkvb_slots[which][s] - s * ck  # (N, C * topk)
+    topk = rows.shape[1] // prep.codebooks
+    return (rows.reshape(len(rows), prep.codebooks, topk)[:, :, 0] % prep.keys).astype(np.int32)
 
 
 def _loss_and_correct(logits: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

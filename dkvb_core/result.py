@@ -60,6 +60,8 @@ class ModelRecord:
     value_votes: np.ndarray | None = None  # (F, C, K) uint8 class a value row votes for
     values_changed: np.ndarray | None = None  # (F, C, K) bool: row changed since previous frame
     final_values: np.ndarray | None = None  # (C, K, dv) float32
+    train_key_index: np.ndarray | None = None  # (N_train, C) int32: nearest key of each sample
+    test_key_index: np.ndarray | None = None  # (N_test, C) int32
 
 
 @dataclass(eq=False)

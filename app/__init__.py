@@ -1,0 +1,1 @@
+"""DKVB Explorer: the Streamlit app (pages, widgets, chart builders)."""
