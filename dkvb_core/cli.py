@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="write the metrics JSON here (default: standard output)")
     run.add_argument("--save-run", help="also write the full run (frames included) as .json or .npz")
     run.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    from dkvb_core.sweep.cli import add_sweep_command  # lazy: `run` does not need the sweep package
+
+    SUBCOMMANDS.setdefault("sweep", add_sweep_command)
     for name, add in SUBCOMMANDS.items():
         add(sub, name)
     return parser
