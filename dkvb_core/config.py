@@ -334,6 +334,9 @@ def _problem(err: dict[str, Any]) -> tuple[str, str]:
     found = _model_and_field(named)
     allowed = field_range(*found) if found else "a valid value"
     got = err.get("input")
+    if len(named) < len(loc):  # an item inside a list field: name the field, point at the item
+        where = "".join(f"[{p}]" for p in loc[len(named) :])
+        return ".".join(named), f"item {where} = {got!r} is not allowed; the field must be {allowed}"
     return field, f"must be {allowed}; got {got!r}"
 
 

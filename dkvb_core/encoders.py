@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from dkvb_core.errors import ConfigError
+from dkvb_core.errors import ConfigError, DataError
 
 
 @runtime_checkable
@@ -61,13 +61,36 @@ class TorchEncoder:
         return torch.cat(out).numpy().astype(np.float32, copy=False)
 
 
-EncoderFactory = Callable[[int], Encoder]
+EncoderFactory = Callable[..., Encoder]
 ENCODERS: dict[str, EncoderFactory] = {"identity": IdentityEncoder}
+STREAM_AWARE: set[str] = set()  # encoders whose factory also takes the stream's name
 
 
-def register_encoder(name: str, factory: EncoderFactory) -> None:
-    """Make an encoder available by name (``factory(input_dim) -> Encoder``)."""
+def register_encoder(name: str, factory: EncoderFactory, stream_aware: bool = False) -> None:
+    """Make an encoder available by name: ``factory(input_dim) -> Encoder``, or with
+    ``stream_aware`` ``factory(input_dim, stream_name)`` (the image CNN picks its weights by data set)."""
     ENCODERS[name] = factory
+    if stream_aware:
+        STREAM_AWARE.add(name)
+    else:
+        STREAM_AWARE.discard(name)
+
+
+def make_encoder(name: str, input_dim: int, stream_name: str = "") -> Encoder:
+    """The named encoder for a stream; an unknown name is a DataError listing the known ones."""
+    factory = ENCODERS.get(name)
+    if factory is None:
+        raise DataError(f"stream.encoder: {name!r} is not available; available: {', '.join(ENCODERS)}")
+    return factory(input_dim, stream_name) if name in STREAM_AWARE else factory(input_dim)
+
+
+def _cnn_factory(input_dim: int, stream_name: str) -> Encoder:
+    from dkvb_core.image_encoder import make_cnn_encoder  # torch model and weights load on first use
+
+    return make_cnn_encoder(input_dim, stream_name)
+
+
+register_encoder("cnn", _cnn_factory, stream_aware=True)
 
 
 # --- splitting into codebook heads ---------------------------------------------------------

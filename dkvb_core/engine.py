@@ -17,7 +17,7 @@ import torch
 
 from dkvb_core.bottleneck import KeyValueBottleneck
 from dkvb_core.config import Config
-from dkvb_core.encoders import ENCODERS, IdentitySplit, RandomProjectionSplit, make_splitter
+from dkvb_core.encoders import IdentitySplit, RandomProjectionSplit, make_encoder, make_splitter
 from dkvb_core.errors import ConfigError, DataError
 from dkvb_core.learners import DKVBLearner, Learner, LinearLearner, MLPLearner, predict_classes
 from dkvb_core.result import GridSpec, ModelRecord, RunResult
@@ -25,6 +25,7 @@ from dkvb_core.streams import Stream, build_stream
 
 Progress = Callable[[int, int], None]
 _PROGRESS_EVERY = 250
+_INIT_TAGS = {"dkvb": 0x21, "linear": 0x22, "mlp": 0x23, "joint": 0x10}
 
 
 @dataclass
@@ -87,10 +88,7 @@ def _grid_for(stream: Stream, size: int, margin: float) -> GridSpec:
 
 def _prepare(configs: list[Config], streams: list[Stream]) -> _Prepared:
     cfg = configs[0]
-    factory = ENCODERS.get(cfg.stream.encoder)
-    if factory is None:
-        raise DataError(f"stream.encoder: {cfg.stream.encoder!r} is not available; available: {', '.join(ENCODERS)}")
-    encoder = factory(streams[0].input_dim)
+    encoder = make_encoder(cfg.stream.encoder, streams[0].input_dim, streams[0].name)
     emb = {
         "train": np.stack([encoder.encode(s.x_train) for s in streams]),
         "test": np.stack([encoder.encode(s.x_test) for s in streams]),
@@ -224,11 +222,11 @@ def _build_learners(configs: list[Config], streams: list[Stream], prep: _Prepare
         assert prep.dkvb_slots is not None and prep.dkvb_values is not None
         return DKVBLearner(prep.dkvb_slots, n_cls, opt, lr, batch, prep.dkvb_values.copy(), cfg.dkvb.decoder, rngs(tag))
 
-    for name in cfg.train.models:
+    for name in cfg.train.models:  # a model's init depends on its name and seed, not on the others run
         if name == "joint":
-            learners[name] = make(cfg.joint.arch, cfg.joint.lr, 0x10)
+            learners[name] = make(cfg.joint.arch, cfg.joint.lr, _INIT_TAGS[name])
         else:
-            learners[name] = make(name, getattr(cfg, name).lr, 0x20 + len(learners))
+            learners[name] = make(name, getattr(cfg, name).lr, _INIT_TAGS[name])
     return learners
 
 

@@ -23,7 +23,13 @@ def _csv(config: Config) -> Stream:
     return load_csv_stream(s.csv_path, s.classes_per_stage, s.stage_order, s.test_fraction, config.seed_of_stream)
 
 
-BUILDERS: dict[str, StreamBuilder] = {"toy": _toy, "csv": _csv}
+def _image(config: Config) -> Stream:
+    from dkvb_core.streams.images import make_image_stream  # imported on first use: reads data files
+
+    return make_image_stream(config)
+
+
+BUILDERS: dict[str, StreamBuilder] = {"toy": _toy, "csv": _csv, "digits": _image, "mnist": _image, "fashion": _image}
 
 
 def register_stream(kind: str, builder: StreamBuilder) -> None:

@@ -21,10 +21,23 @@ def class_means(num_classes: int, layout: str, radius: float, rng: np.random.Gen
         xx, yy = np.meshgrid(ticks, ticks[::-1])
         return np.stack([xx.ravel(), yy.ravel()], axis=1)[:num_classes]
     if layout == "random":
-        r = radius * np.sqrt(rng.uniform(size=num_classes))
-        a = rng.uniform(0, 2 * math.pi, size=num_classes)
-        return np.stack([r * np.cos(a), r * np.sin(a)], axis=1)
+        return _spread_out_in_disc(num_classes, radius, rng)
     raise ValueError(f"stream.layout: unknown layout {layout!r}")
+
+
+def _spread_out_in_disc(n: int, radius: float, rng: np.random.Generator, candidates: int = 30) -> np.ndarray:
+    """Random means that keep apart: each is the best of ``candidates`` uniform draws in the
+    disc, the one farthest from the means already placed (Mitchell's best-candidate)."""
+    points = np.empty((0, 2))
+    for _ in range(n):
+        r = radius * np.sqrt(rng.uniform(size=candidates))
+        a = rng.uniform(0, 2 * math.pi, size=candidates)
+        cand = np.stack([r * np.cos(a), r * np.sin(a)], axis=1)
+        if len(points):
+            gap = np.linalg.norm(cand[:, None] - points[None], axis=-1).min(axis=1)
+            cand = cand[[int(gap.argmax())]]
+        points = np.concatenate([points, cand[:1]])
+    return points
 
 
 def make_toy_stream(cfg: StreamConfig, seed: int) -> Stream:

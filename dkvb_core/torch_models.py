@@ -1,0 +1,64 @@
+"""The models as plain torch modules, trained by autograd: the reference the fast learners
+are checked against, and the straightforward loop the benchmarks compare with.
+
+All take an embedding ``(B, D)`` and return logits ``(B, classes)``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from dkvb_core.bottleneck import KeyValueBottleneck
+from dkvb_core.encoders import Splitter
+
+
+class DKVBClassifier(nn.Module):
+    """splitter -> key-value bottleneck -> decoder.
+
+    ``decoder='mean'``: element-wise mean of the fetched values over heads and top-k, used as
+    logits (non-parametric; ``dim_values`` = classes). ``decoder='linear'``: the fetched values,
+    concatenated over heads and top-k, through a linear layer.
+    """
+
+    def __init__(self, splitter: Splitter, bottleneck: KeyValueBottleneck, num_classes: int, decoder: str = "mean"):
+        super().__init__()
+        self.splitter, self.bottleneck, self.decoder_kind = splitter, bottleneck, decoder
+        width = bottleneck.num_codebooks * bottleneck.topk * bottleneck.dim_values
+        self.decoder = nn.Linear(width, num_classes) if decoder == "linear" else None
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        heads = self.splitter(z).unsqueeze(2)  # (B, C, 1, dk)
+        out = self.bottleneck(heads)
+        values = out if isinstance(out, torch.Tensor) else out[0]  # (B, C, k, 1, dv)
+        if self.decoder is None:
+            return values.mean(dim=(1, 2, 3))
+        return self.decoder(values.reshape(values.shape[0], -1))
+
+
+class LinearProbe(nn.Module):
+    """``x W + b`` with zero initial weights."""
+
+    def __init__(self, input_dim: int, num_classes: int):
+        super().__init__()
+        self.linear = nn.Linear(input_dim, num_classes)
+        nn.init.zeros_(self.linear.weight)
+        nn.init.zeros_(self.linear.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x)
+
+
+class MLP(nn.Module):
+    """One hidden ReLU layer; Kaiming-normal weights, zero biases."""
+
+    def __init__(self, input_dim: int, hidden: int, num_classes: int):
+        super().__init__()
+        self.hidden = nn.Linear(input_dim, hidden)
+        self.out = nn.Linear(hidden, num_classes)
+        for layer in (self.hidden, self.out):
+            nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.relu(self.hidden(x)))
