@@ -93,7 +93,7 @@ def test_csv_too_large_and_binary():
 
 def test_csv_path_missing_is_named(tmp_path):
     c = Config.from_dict({"stream": {"kind": "csv", "csv_path": str(tmp_path / "nope.csv")}})
-    with pytest.raises(DataError, match="stream.csv_path: no such file"):
+    with pytest.raises(DataError, match=r"stream\.csv_path: no such file"):
         build_stream(c)
 
 
