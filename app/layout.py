@@ -1,0 +1,64 @@
+"""Look and feel shared by the pages: presentation mode, CSS for projectors, URL warnings, headers."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+BASE_CSS = """
+<style>
+  h1 { font-size: 2.2rem !important; }
+  [data-testid="stMetricValue"] { font-size: 2.0rem; }
+  [data-testid="stCaptionContainer"] { font-size: 0.98rem; }
+  .block-container { padding-top: 2.6rem; }
+</style>
+"""
+PRESENT_CSS = """
+<style>
+  [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] { display: none; }
+  .block-container { padding-top: 3.2rem; max-width: 100%; }
+  html { font-size: 19px; }
+  h1 { font-size: 2.6rem !important; }
+</style>
+"""
+
+
+def presentation_mode() -> bool:
+    """Presentation mode hides the controls and enlarges the charts; ``present=1`` in the URL."""
+    if "present" not in st.session_state:
+        st.session_state["present"] = st.query_params.get("present") == "1"
+    return bool(st.session_state["present"])
+
+
+def _set_present(on: bool) -> None:
+    st.session_state["present"] = on
+
+
+def inject_css(present: bool) -> None:
+    st.html(BASE_CSS + (PRESENT_CSS if present else ""))
+
+
+def chart_height(normal: int) -> int:
+    """Charts grow by a third in presentation mode."""
+    return int(normal * 1.35) if st.session_state.get("present") else normal
+
+
+def page_header(title: str, subtitle: str) -> None:
+    """Title, a one-line explanation, and the presentation-mode switch on the right."""
+    left, right = st.columns([5, 1], vertical_alignment="bottom")
+    left.title(title)
+    left.caption(subtitle)
+    if st.session_state.get("present"):
+        right.button("Exit presentation", on_click=_set_present, args=(False,), icon=":material/close_fullscreen:")
+    else:
+        right.button("Present", on_click=_set_present, args=(True,), icon=":material/slideshow:", key="present_on")
+
+
+def show_url_warnings() -> None:
+    """Warnings about the link that opened the page (bad values replaced by defaults), once."""
+    warnings = st.session_state.pop("_url_warnings", [])
+    if warnings:
+        st.warning(
+            "Some settings in the link were not valid and were replaced by defaults:\n\n"
+            + "\n".join(f"- {w}" for w in warnings),
+            icon=":material/link_off:",
+        )

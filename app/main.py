@@ -1,0 +1,64 @@
+"""DKVB Explorer's entry point: ``streamlit run app/main.py``.
+
+Puts the repo root on ``sys.path`` (so ``app`` and ``dkvb_core`` import under ``streamlit run``),
+sets the page config, draws the shared settings and runs the page chosen in the navigation.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import logging  # noqa: E402
+
+import streamlit as st  # noqa: E402
+from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException  # noqa: E402
+
+from app import layout, settings  # noqa: E402
+from app.pages import PAGES  # noqa: E402
+
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+log = logging.getLogger("dkvb_explorer")
+
+
+def main() -> None:
+    present = layout.presentation_mode()
+    st.set_page_config(
+        page_title="DKVB Explorer",
+        page_icon=":material/key:",
+        layout="wide",
+        initial_sidebar_state="collapsed" if present else "expanded",
+    )
+    layout.inject_css(present)
+    pages = [
+        st.Page(PAGES_DIR / p.file, title=p.title, icon=p.icon, url_path=p.url_path, default=p.default) for p in PAGES
+    ]
+    nav = st.navigation(pages, position="top" if present else "sidebar")
+    spec = next((p for p in PAGES if p.url_path == nav.url_path), PAGES[0])
+    if spec.shared_settings:
+        settings.load_from_url_once()
+        if present:
+            settings.current_config()
+        else:
+            settings.render_sidebar()
+    layout.show_url_warnings()
+    try:
+        nav.run()
+    except ScriptControlException:
+        raise
+    except Exception:  # never a traceback on screen: log it, show a message
+        log.exception("page %s failed", spec.title)
+        st.error(
+            "Something went wrong while drawing this page. The settings are unchanged; "
+            "try another value or reload. (Details are in the server log.)",
+            icon=":material/error:",
+        )
+    if spec.shared_settings:
+        settings.sync_url()
+
+
+main()

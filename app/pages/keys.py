@@ -1,0 +1,9 @@
+"""keys page (being built)."""
+
+import streamlit as st
+
+from app import layout
+from app.settings import current_config
+
+layout.page_header("keys", "work in progress")
+st.write(current_config().dkvb.keys_per_codebook)

@@ -1,0 +1,220 @@
+"""The shared settings sidebar: widgets <-> Config <-> URL, and the data source (toy or upload).
+
+Widget keys are ``cfg:<section.field>``. The last *valid* config lives in
+``st.session_state["config"]``; an invalid combination shows a message naming the setting and
+keeps the last good run on screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import streamlit as st
+
+from app import runs, view_params
+from app.url_state import DEFAULTS, RANGES, config_from_query, config_to_query
+from dkvb_core import Config, ConfigError, DataError, Stream
+from dkvb_core.config import MODEL_NAMES
+
+PRESETS_2D: dict[str, dict[str, Any]] = {
+    "The paper's toy (64 keys)": {},
+    "Too few keys (4 keys)": {"dkvb.keys_per_codebook": 4},
+    "Many codebooks (8 x 16 keys)": {"dkvb.num_codebooks": 8, "dkvb.keys_per_codebook": 16},
+    "Adam optimiser": {"train.optimizer": "adam"},
+    "Hard stream (12 classes, wide spread)": {
+        "stream.num_classes": 12,
+        "stream.classes_per_stage": 3,
+        "stream.spread": 1.2,
+    },
+}
+KEYS_OPTIONS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
+LR_OPTIONS = [0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.3, 1.0, 3.0, 10.0]
+STEPS_OPTIONS = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000]
+BATCH_OPTIONS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1024]
+EVERY_OPTIONS = [10, 20, 25, 50, 100, 200, 500, 1000]
+MODEL_LABELS = {"dkvb": "DKVB", "linear": "Linear probe", "mlp": "MLP", "joint": "Joint (i.i.d. reference)"}
+
+
+def key(field: str) -> str:
+    return f"cfg:{field}"
+
+
+def current_config() -> Config:
+    """The last valid config of this session (defaults before the first run)."""
+    return st.session_state.get("config", Config())
+
+
+def current_stream() -> Stream | None:
+    """The uploaded stream in use, or None for the config's own (toy) stream."""
+    if st.session_state.get("view:data") == "Your CSV":
+        return st.session_state.get("upload_stream")
+    return None
+
+
+def _seed_widgets(config: Config) -> None:
+    """Put ``config``'s values into widget state (for widgets not yet in the session)."""
+    flat = {**DEFAULTS, **_flat(config)}
+    for field, value in flat.items():
+        k = key(field)
+        if k not in st.session_state:
+            st.session_state[k] = list(value) if isinstance(value, list | tuple) else value
+
+
+def _set_widgets(config: Config) -> None:
+    for field, value in _flat(config).items():
+        st.session_state[key(field)] = list(value) if isinstance(value, list | tuple) else value
+
+
+def _flat(config: Config) -> dict[str, Any]:
+    out = {}
+    for section, fields in config.to_dict().items():
+        if isinstance(fields, dict):
+            for name, value in fields.items():
+                out[f"{section}.{name}"] = value
+        else:
+            out[section] = fields
+    return out
+
+
+def load_from_url_once() -> None:
+    """On a session's first run, read the config from the URL (bad values -> defaults + warning)."""
+    if st.session_state.get("_url_loaded"):
+        return
+    config, warnings = config_from_query(st.query_params.to_dict())
+    st.session_state["config"] = config
+    for w in warnings:
+        view_params.warn(w)
+    _set_widgets(config)
+    st.session_state["_url_loaded"] = True
+
+
+def _with(options: Sequence[Any], value: Any) -> list[Any]:
+    """``options`` plus ``value`` (sorted in) so a value from a link is always selectable."""
+    out = list(options)
+    if value not in out:
+        out = sorted([*out, value])
+    return out
+
+
+def _select_slider(container, label: str, field: str, options: Sequence[Any], help: str | None = None) -> Any:
+    k = key(field)
+    opts = _with(options, st.session_state[k])
+    return container.select_slider(label, opts, key=k, help=help or RANGES.get(field))
+
+
+def _apply_preset() -> None:
+    name = st.session_state.get("preset_choice")
+    if name in PRESETS_2D:
+        _set_widgets(Config().replace(**PRESETS_2D[name]))
+
+
+def render_sidebar() -> Config:
+    """Draw the settings; return the config in force (the last valid one if the new one is not)."""
+    load_from_url_once()
+    _seed_widgets(current_config())
+    sb = st.sidebar
+    sb.selectbox(
+        "Preset", list(PRESETS_2D), index=None, key="preset_choice", on_change=_apply_preset, placeholder="Choose…"
+    )
+    sb.multiselect(
+        "Models",
+        list(MODEL_NAMES),
+        key=key("train.models"),
+        format_func=MODEL_LABELS.get,
+        help="Which models train on the same stream; Joint sees all stages shuffled (an upper bound).",
+    )
+    with sb.expander("Bottleneck (DKVB)", expanded=True):
+        st.slider("Codebooks", 1, 64, key=key("dkvb.num_codebooks"), help=RANGES["dkvb.num_codebooks"])
+        _select_slider(st, "Keys per codebook", "dkvb.keys_per_codebook", KEYS_OPTIONS)
+        _select_slider(st, "Learning rate (values)", "dkvb.lr", LR_OPTIONS)
+    with sb.expander("Training", expanded=True):
+        st.radio("Optimiser", ["sgd", "adam"], key=key("train.optimizer"), horizontal=True)
+        _select_slider(st, "Steps per stage", "train.steps_per_stage", STEPS_OPTIONS)
+        _select_slider(st, "Batch size", "train.batch_size", BATCH_OPTIONS)
+        _select_slider(st, "Learning rate (linear probe)", "linear.lr", LR_OPTIONS)
+        _select_slider(st, "Learning rate (MLP)", "mlp.lr", LR_OPTIONS)
+    with sb.expander("Stream", expanded=True):
+        view_params.url_select("Data", "data", ["Toy Gaussians", "Your CSV"], "Toy Gaussians", container=st)
+        st.slider("Classes", 2, 32, key=key("stream.num_classes"), help=RANGES["stream.num_classes"])
+        st.slider(
+            "Classes per stage", 1, 32, key=key("stream.classes_per_stage"), help=RANGES["stream.classes_per_stage"]
+        )
+        spread = st.session_state[key("stream.spread")]
+        st.slider("Spread", min(0.1, spread), max(3.0, spread), step=0.05, key=key("stream.spread"))
+        st.radio("Layout", ["circle", "grid", "random"], key=key("stream.layout"), horizontal=True)
+        st.radio("Stage order", ["interleaved", "consecutive"], key=key("stream.stage_order"), horizontal=True)
+        st.number_input("Seed", 0, 2**31 - 1, step=1, key=key("seed"))
+    with sb.expander("Recording"):
+        _select_slider(st, "Frame every … steps", "record.every", EVERY_OPTIONS)
+    config = _config_from_widgets()
+    if st.session_state.get("view:data") == "Your CSV":
+        render_upload(config)
+    return config
+
+
+def _config_from_widgets() -> Config:
+    updates = {}
+    for field in DEFAULTS:
+        k = key(field)
+        if k in st.session_state:
+            updates[field] = st.session_state[k]
+    base = current_config().to_dict()
+    for field, value in updates.items():
+        if "." in field:
+            section, name = field.split(".", 1)
+            base[section][name] = value
+        else:
+            base[field] = value
+    try:
+        config = Config.from_dict(base)
+    except ConfigError as exc:
+        for field, message in exc.problems:
+            st.sidebar.error(f"**{field}**: {message}. Showing the last valid settings.", icon=":material/error:")
+        return current_config()
+    st.session_state["config"] = config
+    return config
+
+
+def render_upload(config: Config) -> None:
+    """The CSV uploader: a good file replaces the data; a bad one is reported and changes nothing."""
+    st.sidebar.file_uploader(
+        "CSV with Feature_1, Feature_2, Labels (optional Stage)",
+        type=["csv"],
+        key="upload_file",
+        help="The seed notebook's format; at most 50,000 rows and 5 MB. Labels are whole numbers.",
+    )
+    file = st.session_state.get("upload_file")
+    if file is None:
+        if st.session_state.get("upload_stream") is None:
+            st.sidebar.info("No file yet: the toy stream is shown until a valid CSV is uploaded.")
+        return
+    data = file.getvalue()
+    try:
+        stream = runs.stream_from_upload(data, config)
+    except DataError as exc:
+        st.session_state["upload_error"] = f"{file.name}: {exc}"
+        st.sidebar.error(f"**{file.name}** was not loaded. {exc}", icon=":material/error:")
+        return
+    st.session_state.pop("upload_error", None)
+    st.session_state["upload_stream"] = stream
+    st.session_state["upload_name"] = file.name
+    st.sidebar.success(
+        f"Using **{file.name}**: {len(stream.y_train) + len(stream.y_test):,} rows, "
+        f"{stream.num_classes} classes, {stream.num_stages} stages."
+    )
+
+
+def sync_url() -> None:
+    """Write the config and the view settings that differ from the defaults into the URL."""
+    wanted = {**config_to_query(current_config()), **view_params.view_query()}
+    if st.session_state.get("present"):
+        wanted["present"] = "1"
+    managed = set(DEFAULTS) | view_params.managed_keys() | {"present"}
+    current = st.query_params.to_dict()
+    for k in list(current):
+        if k in managed and k not in wanted:
+            del st.query_params[k]
+    for k, v in wanted.items():
+        if current.get(k) != v:
+            st.query_params[k] = v

@@ -1,0 +1,121 @@
+"""Config <-> URL query parameters, so a link reproduces a view.
+
+Only fields that differ from the defaults go into the URL, under dotted keys
+(``dkvb.keys_per_codebook=4``). Reading is forgiving: a bad value falls back to that field's
+default and yields a warning naming the field and its allowed range; it never raises.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from dkvb_core.config import Config, ConfigError, describe_fields
+
+# Fields a link may not set: a server path must never come from a URL.
+NOT_FROM_URL = frozenset({"stream.csv_path"})
+MAX_VALUE_CHARS = 500
+
+
+def _flatten(data: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            for sub, v in value.items():
+                out[f"{key}.{sub}"] = v
+        else:
+            out[key] = value
+    return out
+
+
+def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for path, value in flat.items():
+        if "." in path:
+            section, name = path.split(".", 1)
+            out.setdefault(section, {})[name] = value
+        else:
+            out[path] = value
+    return out
+
+
+DEFAULTS: dict[str, Any] = _flatten(Config().to_dict())
+RANGES: dict[str, str] = {name: allowed for name, _default, allowed, _desc in describe_fields()}
+
+
+def encode_value(value: Any) -> str:
+    """A short text form: strings as they are, lists of names comma-separated, else JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return ",".join(value)
+    return json.dumps(value, separators=(",", ":"))
+
+
+def decode_value(field: str, text: str) -> Any:
+    """Inverse of :func:`encode_value`, guided by the field's default (a string stays a string)."""
+    default = DEFAULTS.get(field)
+    text = text.strip()
+    if field == "train.models" and not text.startswith("["):
+        return [part.strip() for part in text.split(",") if part.strip()]
+    if text in ("null", "None", ""):
+        return None
+    if isinstance(default, str):
+        return text
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, ValueError):
+        return text  # a bare word where a number belongs: pydantic names the fault later
+
+
+def config_to_query(config: Config) -> dict[str, str]:
+    """The fields of ``config`` that differ from the defaults, as URL query parameters."""
+    flat = _flatten(config.to_dict())
+    return {k: encode_value(v) for k, v in flat.items() if v != DEFAULTS.get(k) and k not in NOT_FROM_URL}
+
+
+def config_from_query(params: Mapping[str, str]) -> tuple[Config, list[str]]:
+    """A valid Config from query parameters, plus one warning per value that was ignored.
+
+    Keys that are not ``section.field`` names of the config (e.g. a page's own ``frame``) are
+    left alone. Never raises: whatever cannot be used falls back to its default.
+    """
+    warnings: list[str] = []
+    chosen: dict[str, Any] = {}
+    for key, raw in params.items():
+        text = raw[-1] if isinstance(raw, list) else raw
+        if key not in DEFAULTS:
+            if "." in key and key.split(".", 1)[0] in Config.model_fields:
+                warnings.append(f"{key}: not a setting of this app; ignored")
+            continue
+        if key in NOT_FROM_URL:
+            warnings.append(f"{key}: cannot be set from a link; ignored")
+            continue
+        if not isinstance(text, str) or len(text) > MAX_VALUE_CHARS:
+            warnings.append(f"{key}: value too long; using the default {encode_value(DEFAULTS[key])}")
+            continue
+        chosen[key] = decode_value(key, text)
+    for _ in range(len(chosen) + 1):
+        try:
+            return Config.from_dict(_nest({**DEFAULTS, **chosen})), warnings
+        except ConfigError as exc:
+            dropped = False
+            for field, message in exc.problems:
+                culprit = field if field in chosen else None
+                if culprit is None:  # a cross-field fault named elsewhere: drop every chosen field it mentions
+                    culprit = next((k for k in chosen if k in message or k == field), None)
+                if culprit is not None:
+                    allowed = RANGES.get(culprit, "")
+                    hint = f" (allowed: {allowed})" if allowed and allowed not in message else ""
+                    warnings.append(f"{culprit}: {message}{hint}; using the default {encode_value(DEFAULTS[culprit])}")
+                    chosen.pop(culprit)
+                    dropped = True
+            if not dropped:
+                break
+        except Exception as exc:  # a URL must never crash the app
+            warnings.append(f"link: could not be read ({type(exc).__name__}); using the defaults")
+            break
+    if chosen:
+        warnings.append("link: settings could not be combined; using the defaults")
+    return Config(), warnings
