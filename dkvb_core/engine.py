@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from dkvb_core.bottleneck import KeyValueBottleneck
 from dkvb_core.config import Config
@@ -61,8 +62,11 @@ def run_seeds(
     configs = [config.replace(seed=int(s)) for s in seeds]
     streams = [stream if stream is not None else build_stream(c) for c in configs]
     _check_same_shape(streams)
-    prepared = _prepare(configs, streams)
-    return _train(configs, streams, prepared, progress)
+    # The arrays are small: a multi-threaded BLAS spends more on waking threads than on the work,
+    # and on a loaded 2-core machine (a server, a sweep) it is 10-20x slower. One thread, restored after.
+    with threadpool_limits(limits=1):
+        prepared = _prepare(configs, streams)
+        return _train(configs, streams, prepared, progress)
 
 
 def _check_same_shape(streams: list[Stream]) -> None:

@@ -13,6 +13,7 @@ baselines, flat key-slot indices for DKVB), keyed by set name: ``train``, ``test
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from dkvb_core.optim import Optimizer, make_optimizer
 
@@ -28,10 +29,19 @@ def softmax_(logits: np.ndarray) -> np.ndarray:
 
 
 def predict_classes(logits: np.ndarray) -> np.ndarray:
-    """Argmax as uint8; :data:`NO_CLASS` where all logits tie (so a tie is never 'correct')."""
-    pred = logits.argmax(axis=-1).astype(np.uint8)
-    pred[logits.max(axis=-1) == logits.min(axis=-1)] = NO_CLASS
-    return pred
+    """Argmax (first maximum) as uint8; :data:`NO_CLASS` where all logits tie, so a tie is never
+    'correct'. Done in torch: its reductions over a short last axis are ~6x faster than numpy's."""
+    t = torch.from_numpy(np.ascontiguousarray(logits))
+    top, arg = t.max(dim=-1)
+    pred = arg.to(torch.uint8)
+    pred[top == t.amin(dim=-1)] = NO_CLASS
+    return pred.numpy()
+
+
+def _affine(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> torch.Tensor:
+    """``x @ W + b`` for stacked ``(S, N, D) @ (S, D, n)``: torch's batched GEMM, which on large
+    evaluation sets (the 10,000-cell grid) is far faster than numpy's stacked matmul."""
+    return torch.baddbmm(torch.from_numpy(b), torch.from_numpy(x), torch.from_numpy(W))
 
 
 class Learner:
@@ -98,7 +108,7 @@ class LinearLearner(Learner):
         self.optimizer.step([x.transpose(0, 2, 1) @ d, d.sum(axis=1, keepdims=True)])
 
     def logits(self, which: str) -> np.ndarray:
-        return self.inputs[which] @ self.W + self.b
+        return _affine(self.inputs[which], self.W, self.b).numpy()
 
 
 class MLPLearner(Learner):
@@ -147,8 +157,8 @@ class MLPLearner(Learner):
         )
 
     def logits(self, which: str) -> np.ndarray:
-        x = self.inputs[which]
-        return np.maximum(x @ self.W1 + self.b1, 0.0) @ self.W2 + self.b2
+        hidden = _affine(self.inputs[which], self.W1, self.b1).relu_().numpy()
+        return _affine(hidden, self.W2, self.b2).numpy()
 
 
 class DKVBLearner(Learner):
@@ -196,9 +206,11 @@ class DKVBLearner(Learner):
         if self.decoder == "mean":
             logits = fetched[:, :, 0] if m == 1 else fetched.mean(axis=2)
             out_logits[...] = logits
-            d = self._dlogits(logits, y)
-            grad_rows = np.broadcast_to((d * (1.0 / m))[:, :, None, :], fetched.shape)
-            self.optimizer.sparse_step(self.table, slots.reshape(-1), grad_rows.reshape(-1, fetched.shape[-1]))
+            d = self._dlogits(logits, y).reshape(-1, fetched.shape[-1])
+            if m > 1:  # every fetched row of a sample gets 1/m of its logit gradient
+                d = np.repeat(d, m, axis=0)
+                d *= 1.0 / m
+            self.optimizer.sparse_step(self.table, slots.reshape(-1), d)
             return
         s, b = rows.shape
         z = fetched.reshape(s, b, -1)

@@ -263,3 +263,29 @@ def _check_points(spec: SweepSpec) -> None:
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(data))
+
+
+def parse_value_list(text: str) -> list[Any]:
+    """``"4, 16, 0.1, adam, [1, 2]"`` -> ``[4, 16, 0.1, "adam", [1, 2]]``: each item is JSON if it
+    parses, else a bare string; commas inside brackets do not split (for list-valued fields)."""
+    items, depth, current = [], 0, []
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            items.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    items.append("".join(current))
+    out = []
+    for item in (i.strip() for i in items):
+        if not item:
+            continue
+        try:
+            out.append(json.loads(item))
+        except json.JSONDecodeError:
+            out.append(item)
+    return out
