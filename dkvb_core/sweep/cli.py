@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from dkvb_core.errors import ConfigError
@@ -43,6 +44,7 @@ def add_sweep_command(sub: Any, name: str) -> None:
     p.add_argument("--workers", type=int, help="local pool processes / local Ray CPUs (default: one per core)")
     p.add_argument("--max-runs", type=int, help="stop after this many new runs (resume later)")
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    p.add_argument("--stop-file", help="stop handing out runs once this file exists (the app's cancel button)")
     p.set_defaults(handler=cmd_sweep)
 
 
@@ -117,6 +119,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             address=args.address,
             progress=bar,
             max_new_runs=args.max_runs,
+            should_stop=(lambda: Path(args.stop_file).exists()) if args.stop_file else None,
         )
     except KeyboardInterrupt:
         bar.close()
@@ -125,6 +128,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     bar.close()
     done = outcome.skipped_runs + outcome.new_runs
     state = "complete" if outcome.complete else f"{outcome.total_runs - done} runs left; run again to resume"
+    if outcome.cancelled:
+        state = "cancelled, " + state
     print(
         f"{outcome.new_runs} new runs ({outcome.skipped_runs} already done) in {outcome.seconds:.1f} s; "
         f"{done}/{outcome.total_runs} runs, {state}. Table: {args.out}/{SUMMARY_CSV}",

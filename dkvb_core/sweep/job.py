@@ -1,9 +1,10 @@
-"""A sweep running in a background thread, with progress, time left and cancel: for the app.
+"""A sweep running in the background for the app, with progress, time left and cancel.
 
-The app's script returns at once and polls the job; the runs go to an out dir, so a cancelled
-or abandoned job keeps its finished runs and the same spec later resumes. At most
-``MAX_ACTIVE_JOBS`` jobs run in one server process, so two browser tabs cannot oversubscribe
-the machine's cores (bigger sweeps belong to the CLI).
+The sweep runs as the ``sweep`` CLI in a child process: the app's server never forks training
+workers itself (Streamlit swaps ``sys.modules['__main__']`` for the page script, which pool
+workers would re-run), and a crash in a sweep cannot take the server down. Progress is read
+from the out dir's run log; cancel creates a stop file, so the runs in flight still finish and
+are kept. At most ``MAX_ACTIVE_JOBS`` jobs run per server process (bigger work: the CLI).
 """
 
 from __future__ import annotations
@@ -12,18 +13,26 @@ import hashlib
 import json
 import os
 import re
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from dkvb_core.errors import DKVBError
-from dkvb_core.sweep.runner import SweepOutcome, run_sweep
+from dkvb_core.sweep.runner import planned_run_ids, sweep_tables
 from dkvb_core.sweep.spec import SweepSpec
+from dkvb_core.sweep.table import SPEC_JSON, RunLog
 
 MAX_ACTIVE_JOBS = 1
+POLL_SECONDS = 0.5
+STOP_FILE = "stop-requested"
 _active: set[SweepJob] = set()
 _lock = threading.Lock()
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 def sweeps_root() -> Path:
@@ -39,7 +48,7 @@ def out_dir_for(spec: SweepSpec, root: Path | None = None) -> Path:
 
 
 class SweepJob:
-    """Run ``spec`` into ``out_dir`` on ``executor`` in a thread; poll ``done``/``total``/``state``."""
+    """Run ``spec`` into ``out_dir`` in a child process; poll ``done``, ``total``, ``state``."""
 
     def __init__(self, spec: SweepSpec, out_dir: str | Path, executor: str = "local", workers: int | None = None):
         self.spec = spec
@@ -50,47 +59,73 @@ class SweepJob:
         self.done = 0
         self.first_done: int | None = None
         self.started = 0.0
-        self.finished = 0.0
-        self.outcome: SweepOutcome | None = None
         self.error: str | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._work, name=f"sweep-{spec.name}", daemon=True)
+        self.runs: pd.DataFrame | None = None
+        self.summary: pd.DataFrame | None = None
+        self._wanted = set(planned_run_ids(spec))
+        self._proc: subprocess.Popen | None = None
+        self._cancelled = False
+        self._thread = threading.Thread(target=self._watch, name=f"sweep-{spec.name}", daemon=True)
+
+    @property
+    def stop_file(self) -> Path:
+        return self.out_dir / STOP_FILE
 
     def start(self) -> SweepJob:
-        """Start the thread, or raise :class:`DKVBError` if the server is already running a sweep."""
+        """Start the child process, or raise :class:`DKVBError` if this server already runs a sweep."""
         with _lock:
             if len(_active) >= MAX_ACTIVE_JOBS:
                 raise DKVBError("a sweep is already running on this server; wait for it, or run yours with the CLI")
             _active.add(self)
-        self.started = time.monotonic()
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self.stop_file.unlink(missing_ok=True)
+            spec_path = self.out_dir / SPEC_JSON
+            spec_path.write_text(json.dumps(self.spec.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            cmd = [sys.executable, "-m", "dkvb_core", "sweep", "--spec", str(spec_path), "--out", str(self.out_dir)]
+            cmd += ["--executor", self.executor, "--no-progress", "--stop-file", str(self.stop_file)]
+            if self.workers:
+                cmd += ["--workers", str(self.workers)]
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")])}
+            self._count()
+            self.first_done = self.done
+            self.started = time.monotonic()
+            self._proc = subprocess.Popen(
+                cmd, cwd=_PACKAGE_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            )
+        except BaseException:
+            with _lock:
+                _active.discard(self)
+            raise
         self._thread.start()
         return self
 
-    def _progress(self, done: int, total: int) -> None:
-        if self.first_done is None:
-            self.first_done = done
-        self.done, self.total = done, total
+    def _count(self) -> None:
+        self.done = sum(1 for row in RunLog(self.out_dir).read() if row["run_id"] in self._wanted)
 
-    def _work(self) -> None:
+    def _watch(self) -> None:
+        assert self._proc is not None
         try:
-            self.outcome = run_sweep(
-                self.spec,
-                self.out_dir,
-                self.executor,
-                workers=self.workers,
-                progress=self._progress,
-                should_stop=self._stop.is_set,
-            )
+            while self._proc.poll() is None:
+                self._count()
+                time.sleep(POLL_SECONDS)
+            err = self._proc.stderr.read() if self._proc.stderr else ""
+            self._count()
+            if self._proc.returncode != 0:
+                lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+                self.error = lines[-1] if lines else f"the sweep exited with code {self._proc.returncode}"
+            self.runs, self.summary = sweep_tables(self.spec, self.out_dir)
         except Exception as exc:  # reported to the page as a message; the finished runs stay on disk
             self.error = f"{type(exc).__name__}: {exc}"
         finally:
-            self.finished = time.monotonic()
             with _lock:
                 _active.discard(self)
 
     def cancel(self) -> None:
-        """Stop after the tasks in flight; their runs are kept."""
-        self._stop.set()
+        """Stop after the runs in flight (they finish and are kept)."""
+        self._cancelled = True
+        if self.running:
+            self.stop_file.touch()
 
     def wait(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)
@@ -102,24 +137,23 @@ class SweepJob:
 
     @property
     def cancelled(self) -> bool:
-        return self._stop.is_set()
+        return self._cancelled
 
     @property
     def state(self) -> str:
         """``running``, ``cancelling``, ``failed``, ``cancelled`` or ``done``."""
         if self.running:
-            return "cancelling" if self.cancelled else "running"
+            return "cancelling" if self._cancelled else "running"
         if self.error:
             return "failed"
-        return "cancelled" if self.cancelled and self.done < self.total else "done"
+        return "cancelled" if self.done < self.total else "done"
 
     def seconds_left(self) -> float | None:
         """Time left at the rate of this job's own runs so far; None before the first one."""
         new = self.done - (self.first_done or 0)
         if not self.running or new <= 0:
             return None
-        elapsed = time.monotonic() - self.started
-        return elapsed / new * (self.total - self.done)
+        return (time.monotonic() - self.started) / new * (self.total - self.done)
 
 
 def active_jobs() -> int:
