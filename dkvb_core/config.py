@@ -25,6 +25,8 @@ StreamKind = Literal["toy", "csv", "digits", "mnist", "fashion"]
 
 MAX_TOTAL_STEPS = 100_000
 MAX_FRAMES = 2_000
+MAX_SAMPLES_SEEN = 5_000_000  # steps x batch: bounds the batch schedule's memory
+MAX_GRID_BYTES = 256 * 2**20  # recorded decision-boundary frames, all models
 
 Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
 LearningRate = Annotated[float, Field(gt=0.0, le=100.0)]
@@ -193,6 +195,20 @@ class Config(_Frozen):
             raise ValueError(
                 f"record.every: {total} steps every {self.record.every} gives "
                 f"{total // self.record.every} frames, more than the limit of {MAX_FRAMES}"
+            )
+        samples = total * self.train.batch_size
+        if samples > MAX_SAMPLES_SEEN:
+            raise ValueError(
+                f"train.batch_size: {total} steps x batch {self.train.batch_size} = {samples:,} samples, "
+                f"more than the limit of {MAX_SAMPLES_SEEN:,}; lower the batch size or the steps"
+            )
+        frames = n_stages + 1 + (total // self.record.every if self.record.every else 0)
+        grid_bytes = frames * self.record.grid_size**2 * len(self.train.models)
+        if grid_bytes > MAX_GRID_BYTES:
+            raise ValueError(
+                f"record.grid_size: {frames} frames of a {self.record.grid_size}x{self.record.grid_size} grid for "
+                f"{len(self.train.models)} models is {grid_bytes / 2**20:.0f} MiB, more than the limit of "
+                f"{MAX_GRID_BYTES // 2**20} MiB; use a smaller grid or record fewer frames (record.every)"
             )
         if self.dkvb.decoder == "mean" and self.dkvb.dim_values not in (None, self.stream.num_classes):
             raise ValueError(

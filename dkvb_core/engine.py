@@ -26,6 +26,7 @@ from dkvb_core.streams import Stream, build_stream
 
 Progress = Callable[[int, int], None]
 _PROGRESS_EVERY = 250
+_LOGIT_CHUNK = 256  # steps of pre-update logits buffered before loss/accuracy are computed
 _INIT_TAGS = {"dkvb": 0x21, "linear": 0x22, "mlp": 0x23, "joint": 0x10}
 
 
@@ -287,17 +288,24 @@ def _train(configs: list[Config], streams: list[Stream], prep: _Prepared, progre
             "changed": np.zeros((F, S, ck), bool),
             "prev": dkvb.table.copy(),
         }
-    max_gap = int(np.diff(marks).max()) if F > 1 else 1
-    buffers = {name: np.zeros((max_gap, S, batch, n_cls), np.float32) for name in learners}
+    chunk = max(1, min(int(np.diff(marks).max()) if F > 1 else 1, _LOGIT_CHUNK))
+    buffers = {name: np.zeros((chunk, S, batch, n_cls), np.float32) for name in learners}
 
-    def record_frame(f: int, done: int, gap: int) -> None:
+    def flush(done: int, filled: int) -> None:
+        """Turn the buffered pre-update logits of the last ``filled`` steps into loss and hits."""
+        for name in learners:
+            r = rec[name]
+            t0 = time.perf_counter()
+            ys = labels["joint" if name == "joint" else "stream"][done - filled : done]
+            r["loss"][done - filled : done], r["correct"][done - filled : done] = _loss_and_correct(
+                buffers[name][:filled], ys
+            )
+            r["seconds"] += time.perf_counter() - t0
+
+    def record_frame(f: int, done: int) -> None:
         for name, learner in learners.items():
             r = rec[name]
             t0 = time.perf_counter()
-            if gap:
-                lg = buffers[name][:gap]
-                ys = labels["joint" if name == "joint" else "stream"][done - gap : done]
-                r["loss"][done - gap : done], r["correct"][done - gap : done] = _loss_and_correct(lg, ys)
             pred = learner.predict("test")
             correct = (pred == y_test).astype(np.float32)  # (S, Nt)
             r["acc"][f] = np.einsum("sn,snt->st", correct, stage_onehot) / np.maximum(stage_counts, 1)
@@ -313,25 +321,27 @@ def _train(configs: list[Config], streams: list[Stream], prep: _Prepared, progre
                 dkvb_frames["prev"] = dkvb.table.copy()
             r["seconds"] += time.perf_counter() - t0
 
-    record_frame(0, 0, 0)
-    next_frame, last_mark = 1, 0
+    record_frame(0, 0)
+    next_frame, filled = 1, 0
     stream_rows, stream_y = schedules["stream"], labels["stream"]
     joint_rows = schedules.get("joint")
     perf = time.perf_counter
     step_fns = [(name, lr.step, buffers[name], rec[name]) for name, lr in learners.items()]
     for t in range(total):
-        k = t - last_mark
         for name, step, buf, r in step_fns:
             t0 = perf()
             if name == "joint":
-                step(joint_rows[t], labels["joint"][t], buf[k])
+                step(joint_rows[t], labels["joint"][t], buf[filled])
             else:
-                step(stream_rows[t], stream_y[t], buf[k])
+                step(stream_rows[t], stream_y[t], buf[filled])
             r["seconds"] += perf() - t0
-        done = t + 1
-        if done == marks[next_frame]:
-            record_frame(next_frame, done, done - last_mark)
-            last_mark = done
+        done, filled = t + 1, filled + 1
+        at_frame = done == marks[next_frame]
+        if at_frame or filled == chunk:
+            flush(done, filled)
+            filled = 0
+        if at_frame:
+            record_frame(next_frame, done)
             next_frame = min(next_frame + 1, F - 1)
         if progress is not None and (done % _PROGRESS_EVERY == 0 or done == total):
             progress(done, total)

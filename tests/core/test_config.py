@@ -51,6 +51,8 @@ def test_json_round_trip():
         ({"stream.kind": "csv"}, "stream.csv_path", "required"),
         ({"train.steps_per_stage": 20000, "stream.classes_per_stage": 1}, "train.steps_per_stage", "limit"),
         ({"dkvb.dim_values": 3}, "dkvb.dim_values", "stream.num_classes"),
+        ({"train.batch_size": 1024, "train.steps_per_stage": 2000}, "train.batch_size", "5,000,000"),
+        ({"record.grid_size": 400, "record.every": 5}, "record.grid_size", "record.every"),
     ],
 )
 def test_bad_values_name_field_and_range(updates, field, fragment):
