@@ -1,6 +1,6 @@
 """The one place pages get results from: cached runs by config, and runs of an uploaded CSV.
 
-Caches are bounded (``max_entries``) and keyed by the config's JSON (plus the stream's content
+Caches are bounded (an LRU of ``MAX_CACHED_RUNS``) and keyed by the config's JSON (plus the stream's content
 digest for uploads), so the same settings never train twice in a server's life. Errors the
 core raises on purpose come back as a message, never as a traceback.
 """
@@ -8,6 +8,8 @@ core raises on purpose come back as a message, never as a traceback.
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,23 +35,52 @@ class Outcome:
     error: str | None = None
 
 
-@st.cache_resource(max_entries=MAX_CACHED_RUNS, show_spinner=False)
-def _cached_run(config_json: str, _progress: Progress | None = None) -> RunResult:
-    return run(Config.from_json(config_json), progress=_progress)
+class RunCache:
+    """A thread-safe LRU of results by key. Not ``st.cache_resource``: a progress callback that
+    updates an element drawn outside the cached function breaks Streamlit's replay of cached calls."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._items: OrderedDict[tuple[str, ...], RunResult] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, ...]) -> RunResult | None:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key: tuple[str, ...], value: RunResult) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_entries:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
 
 
-@st.cache_resource(max_entries=MAX_CACHED_RUNS, show_spinner=False)
-def _cached_stream_run(
-    config_json: str, stream_digest: str, _stream: Stream, _progress: Progress | None = None
-) -> RunResult:
-    return run(Config.from_json(config_json), stream=_stream, progress=_progress)
+@st.cache_resource(show_spinner=False)
+def run_cache() -> RunCache:
+    """One cache per server process, shared by every session."""
+    return RunCache(MAX_CACHED_RUNS)
 
 
 def get_run(config: Config, stream: Stream | None = None, progress: Progress | None = None) -> RunResult:
     """The (cached) result of ``config``, on its own stream or on ``stream`` (an upload)."""
-    if stream is None:
-        return _cached_run(config.to_json(), progress)
-    return _cached_stream_run(config.to_json(), stream.digest(), stream, progress)
+    key = (config.to_json(), "" if stream is None else stream.digest())
+    cache = run_cache()
+    hit = cache.get(key)
+    if hit is None:
+        hit = run(config, stream=stream, progress=progress)
+        cache.put(key, hit)
+    return hit
 
 
 def try_run(config: Config, stream: Stream | None = None, progress: Progress | None = None) -> Outcome:

@@ -75,11 +75,15 @@ def url_toggle(label: str, name: str, default: bool, help: str | None = None, co
     return value
 
 
-def url_select(label: str, name: str, options: Sequence[T], default: T, container=None, **kwargs) -> T:
-    """A select box whose choice lives in the URL as ``view.<name>``."""
+def url_select(
+    label: str, name: str, options: Sequence[T], default: T, container=None, widget: str = "selectbox", **kwargs
+) -> T:
+    """A choice (selectbox, radio or segmented_control) that lives in the URL as ``view.<name>``."""
     key = f"view:{name}"
     if key not in st.session_state or st.session_state[key] not in options:
         st.session_state[key] = read_choice(name, options, default)
-    value = (container or st).selectbox(label, options, key=key, **kwargs)
+    value = getattr(container or st, widget)(label, options, key=key, **kwargs)
+    if value is None:  # a segmented control can be deselected: keep the default
+        value = default
     remember(name, value, default)
     return value

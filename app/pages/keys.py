@@ -1,9 +1,96 @@
-"""keys page (being built)."""
+"""Keys: where the keys sit, which class each key's value votes for, and which keys each stage
+touches. Shows why few keys forget (stages share keys) and many keys do not."""
+
+from __future__ import annotations
 
 import streamlit as st
 
-from app import layout
-from app.settings import current_config
+from app import current, layout, runs, settings, view_params
+from app.charts import keys as charts
+from dkvb_core import analysis as an
 
-layout.page_header("keys", "work in progress")
-st.write(current_config().dkvb.keys_per_codebook)
+layout.page_header(
+    "Keys",
+    "Keys are fixed after k-means; only the values of the keys a sample fetches are trained. "
+    "If stages fetch different keys, a new stage cannot overwrite an old stage's values.",
+)
+result = current.current_result()
+current.upload_notice()
+if result is None:
+    st.stop()
+if "dkvb" not in result.models:
+    st.warning("Add **DKVB** to the models in the sidebar to see its keys.")
+    st.stop()
+
+rec = result.models["dkvb"]
+usage = rec.key_usage_stages
+C, K = usage.shape[1], usage.shape[2]
+codebook = 0
+if C > 1:
+    codebook = view_params.url_select("Codebook", "codebook", list(range(C)), 0)
+
+dead = an.dead_keys(usage)
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Keys", f"{C} × {K}", help="codebooks × keys per codebook")
+c2.metric(
+    "Shared between stages",
+    f"{an.shared_key_fraction(usage):.0%}",
+    help="Share of the touched keys that more than one stage fetched: their values get overwritten.",
+)
+c3.metric("Dead keys", f"{int(dead.sum())} of {C * K}", help="Keys no training sample ever fetched.")
+c4.metric("DKVB final accuracy", f"{result.summary('dkvb')['average_accuracy']:.0%}")
+
+if result.grid is not None and result.keys_2d is not None:
+    st.subheader("Keys in input space")
+    st.markdown(charts.class_legend_html(result), unsafe_allow_html=True)
+    st.plotly_chart(
+        charts.animated_key_map(result, codebook, height=layout.chart_height(620)),
+        key="key_map",
+        config={"displaylogo": False},
+    )
+    st.caption(
+        "Each region is the part of the plane whose nearest key is the diamond inside it; its colour is the "
+        "class that key's value votes for (grey: value not trained yet). With 64 keys each class has its own "
+        "keys; with 4 keys every key covers several classes and the last stage to fetch it wins."
+    )
+else:
+    st.info("Keys can be drawn in input space for 2-D streams only; the usage charts below still apply.")
+
+st.subheader("Which keys each stage fetches")
+left, right = st.columns([3, 2])
+with left:
+    st.plotly_chart(charts.key_usage_heatmap(result, codebook), key="usage", config={"displaylogo": False})
+    st.caption("Fetch counts per key (columns) and stage (rows), log scale. Empty columns are dead keys.")
+with right:
+    st.plotly_chart(charts.overlap_heatmap(result), key="overlap", config={"displaylogo": False})
+    st.caption(
+        "Key-set overlap of two stages: |A∩B| / |A∪B| of the keys they fetched (mean over codebooks). "
+        "High overlap means a later stage rewrites an earlier stage's values."
+    )
+st.plotly_chart(charts.touched_fraction_bars(result), key="touched", config={"displaylogo": False})
+st.caption("Fraction of all keys fetched at least once during each stage.")
+
+st.subheader("4 keys fail, 64 keys work")
+compare = view_params.url_toggle(
+    "Compare 4 and 64 keys on these settings", "compare", False, help="Runs the current settings twice (cached)."
+)
+if compare:
+    base = settings.current_config()
+    cols = st.columns(2)
+    for col, k in zip(cols, (4, 64), strict=True):
+        cfg = base.replace(**{"dkvb.keys_per_codebook": k, "train.models": ["dkvb"]})
+        outcome = runs.try_run(cfg, settings.current_stream())
+        if outcome.result is None:
+            col.error(outcome.error)
+            continue
+        r = outcome.result
+        u = r.models["dkvb"].key_usage_stages
+        title = (
+            f"<b>{k} keys</b>: accuracy {r.summary('dkvb')['average_accuracy']:.0%}, "
+            f"shared keys {an.shared_key_fraction(u):.0%}"
+        )
+        if r.grid is not None and r.keys_2d is not None:
+            col.plotly_chart(charts.final_key_map(r, 0, title=title), key=f"story_{k}", config={"displaylogo": False})
+        else:
+            col.markdown(title, unsafe_allow_html=True)
+        col.plotly_chart(charts.overlap_heatmap(r, height=260), key=f"story_overlap_{k}")

@@ -1,9 +1,74 @@
-"""playground page (being built)."""
+"""Playground: decision boundaries of DKVB and the baselines, animated through the stages."""
+
+from __future__ import annotations
 
 import streamlit as st
 
-from app import layout
-from app.settings import current_config
+from app import current, downloads, layout, view_params
+from app.charts import boundaries
+from app.charts.keys import class_legend_html
+from app.charts.palette import MODEL_LABELS
 
-layout.page_header("playground", "work in progress")
-st.write(current_config().dkvb.keys_per_codebook)
+layout.page_header(
+    "Playground",
+    "A stream arrives in stages of new classes. Watch which model keeps the old classes: "
+    "DKVB only updates the values of the keys it fetches, so earlier regions stay put.",
+)
+result = current.current_result()
+current.upload_notice()
+if result is None:
+    st.stop()
+
+VIEWS = {"animation": "▶ Animation", "paper": "The paper's toy figure"}
+view = view_params.url_select(
+    "View", "figure", list(VIEWS), "animation", widget="segmented_control", format_func=VIEWS.get
+)
+models = list(result.models)
+if result.grid is None:
+    st.warning("Decision boundaries need 2-D inputs and record.grid_size > 0; see the Forgetting page.")
+    st.stop()
+
+st.markdown(class_legend_html(result), unsafe_allow_html=True)
+if view == "animation":
+    show_test = view_params.url_toggle("Show held-out points (◆)", "heldout", False)
+    fig = boundaries.animated_boundaries(result, models, show_test=show_test, height=layout.chart_height(600))
+    st.plotly_chart(fig, key="boundaries", config={"displaylogo": False})
+    st.caption(
+        "Regions: the class each model predicts there (grey: no class yet). Bold points: the stage being "
+        "trained; faded: earlier stages. Press ▶ Play or drag the slider."
+    )
+else:
+    fig = boundaries.paper_figure(result, models, height_per_row=layout.chart_height(250))
+    st.plotly_chart(fig, key="paper_figure", config={"displaylogo": False})
+    st.caption("Each column: the end of a stage. Each row: a model. The paper's Figure 1 setting.")
+
+cols = st.columns(len(models))
+for col, (name, s) in zip(cols, result.summaries().items(), strict=True):
+    col.metric(
+        f"{MODEL_LABELS.get(name, name)}: final accuracy",
+        f"{s['average_accuracy']:.0%}",
+        delta=f"forgetting {s['forgetting']:.0%}",
+        delta_color="inverse",
+        help="Mean accuracy over all stages' held-out data at the end; forgetting: mean drop from each "
+        "stage's best accuracy to its final accuracy.",
+    )
+
+with st.expander("Share and download", icon=":material/share:"):
+    st.markdown(
+        "**Share:** every setting is in the address bar; copy it to reproduce this view "
+        "(an uploaded file is not part of the link)."
+    )
+    c1, c2, c3 = st.columns(3)
+    c1.download_button(
+        "Run (JSON)", lambda: downloads.result_json(result), "dkvb_run.json", "application/json", on_click="ignore"
+    )
+    c2.download_button(
+        "Metrics (CSV)", lambda: downloads.metrics_csv(result), "dkvb_metrics.csv", "text/csv", on_click="ignore"
+    )
+    c3.download_button(
+        "Animation (HTML)",
+        lambda: downloads.animation_html(fig),
+        "dkvb_animation.html",
+        "text/html",
+        on_click="ignore",
+    )

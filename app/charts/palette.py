@@ -1,0 +1,72 @@
+"""Class colours readable on a projector (8+ classes), their light tints for regions, and the
+discrete colour scale that maps class ids (plus "no class") onto a heatmap."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Strong, distinct colours (Tableau-like, grey left out: grey means "no class").
+CLASS_COLOURS: tuple[str, ...] = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+    "#393b79",
+    "#637939",
+    "#ad494a",
+    "#7b4173",
+    "#3182bd",
+    "#e6550d",
+    "#31a354",
+)
+NO_CLASS = "#f2f2f2"
+NO_CLASS_ID = 255
+MODEL_LABELS = {"dkvb": "DKVB", "linear": "Linear probe", "mlp": "MLP", "joint": "Joint (i.i.d.)"}
+MODEL_COLOURS = {"dkvb": "#1f6feb", "linear": "#d62728", "mlp": "#ff7f0e", "joint": "#6b7280"}
+FONT = {"size": 16}
+
+
+def class_colour(c: int) -> str:
+    """Colour of class ``c``; beyond the table, evenly spaced hues."""
+    if c < len(CLASS_COLOURS):
+        return CLASS_COLOURS[c]
+    hue = (c * 0.618033988749895) % 1.0
+    r, g, b = _hsv_to_rgb(hue, 0.75, 0.8)
+    return f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}"
+
+
+def _hsv_to_rgb(h: float, s: float, v: float) -> tuple[float, float, float]:
+    i = int(h * 6) % 6
+    f = h * 6 - int(h * 6)
+    p, q, t = v * (1 - s), v * (1 - f * s), v * (1 - (1 - f) * s)
+    return [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)][i]
+
+
+def tint(hex_colour: str, amount: float = 0.55) -> str:
+    """Blend a colour towards white (regions stay light so the points on top stand out)."""
+    rgb = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)], dtype=float)
+    out = rgb + (255 - rgb) * amount
+    return "#" + "".join(f"{round(v):02x}" for v in out)
+
+
+def region_colourscale(num_classes: int, amount: float = 0.55) -> list[list[float | str]]:
+    """A stepwise scale for z in 0..num_classes, where z == num_classes means "no class"."""
+    colours = [tint(class_colour(c), amount) for c in range(num_classes)] + [NO_CLASS]
+    n = len(colours)
+    scale: list[list[float | str]] = []
+    for i, colour in enumerate(colours):
+        scale.append([i / n, colour])
+        scale.append([(i + 1) / n, colour])
+    return scale
+
+
+def region_ids(pred: np.ndarray, num_classes: int) -> np.ndarray:
+    """Class ids as uint8 with "no class" (255) moved to ``num_classes`` for the colour scale."""
+    out = np.asarray(pred, dtype=np.uint8).copy()
+    out[out >= num_classes] = num_classes
+    return out

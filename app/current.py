@@ -1,0 +1,44 @@
+"""The run a page shows: the current settings' (cached) result, with progress for long runs and
+the previous result kept on screen when the new settings cannot run."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from app import runs, settings
+from dkvb_core import RunResult
+
+
+def current_result() -> RunResult | None:
+    """Run (or fetch from cache) the current config on the current stream; None if nothing to show."""
+    config = settings.current_config()
+    stream = settings.current_stream()
+    bar = st.empty()
+    started = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        if time.monotonic() - started > 0.5 and total:
+            bar.progress(min(done / total, 1.0), text=f"Training: step {done:,} of {total:,}")
+
+    outcome = runs.try_run(config, stream, progress)
+    bar.empty()
+    if outcome.result is not None:
+        st.session_state["last_result"] = outcome.result
+        return outcome.result
+    st.error(f"These settings cannot run: {outcome.error}", icon=":material/error:")
+    previous = st.session_state.get("last_result")
+    if previous is not None:
+        st.info("Showing the previous result.", icon=":material/history:")
+    return previous
+
+
+def upload_notice() -> None:
+    """Repeat an upload fault on the page itself (it is also next to the uploader)."""
+    err = st.session_state.get("upload_error")
+    if err and st.session_state.get("view:data") == "Your CSV":
+        st.error(f"The uploaded file was not used. {err}", icon=":material/upload_file:")
+    name = st.session_state.get("upload_name")
+    if settings.current_stream() is not None and name:
+        st.caption(f"Data: your file **{name}**.")
