@@ -13,7 +13,7 @@ from dkvb_core import RunResult
 
 
 def metrics_frame(result: RunResult) -> pd.DataFrame:
-    """One row per model: summary metrics, then every accuracy-matrix entry as ``R[i,j]``."""
+    """One row per model: summary metrics, then every accuracy-matrix entry as ``R[i][j]``."""
     rows = []
     for name, s in result.summaries().items():
         row: dict[str, object] = {
@@ -26,7 +26,7 @@ def metrics_frame(result: RunResult) -> pd.DataFrame:
         }
         for i, r in enumerate(s["accuracy_matrix"]):
             for j, v in enumerate(r):
-                row[f"R[{i},{j}]"] = v
+                row[f"R[{i}][{j}]"] = v
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -155,8 +155,9 @@ def animated_boundaries(result: RunResult, models: list[str], show_test: bool = 
     return fig
 
 
-def animation_controls(result: RunResult, frames_idx: np.ndarray) -> dict:
-    """Play/Pause buttons and a scrubber whose labelled ticks mark the stage ends."""
+def animation_controls(result: RunResult, frames_idx: np.ndarray, active: int = 0) -> dict:
+    """Play/Pause buttons and a scrubber whose labelled ticks mark the stage ends. Play starts
+    from the current frame, or from the first one when the scrubber is at the end."""
     ends = {int(e) for e in result.stage_end_frames}
     play = {"frame": {"duration": FRAME_MS, "redraw": True}, "fromcurrent": True, "transition": {"duration": 0}}
     pause = {"frame": {"duration": 0, "redraw": False}, "mode": "immediate", "transition": {"duration": 0}}
@@ -181,7 +182,7 @@ def animation_controls(result: RunResult, frames_idx: np.ndarray) -> dict:
         ],
         "sliders": [
             {
-                "active": 0,
+                "active": active,
                 "x": 0.2,
                 "len": 0.8,
                 "y": -0.01,

@@ -82,11 +82,8 @@ def anytime_accuracy(result: RunResult, models: list[str], height_per_model: int
                 col=1,
             )
         fig.update_yaxes(range=[-0.03, 1.05], tickformat=".0%", row=r, col=1)
-    for t, f in enumerate(result.stage_end_frames[:-1]):
+    for f in result.stage_end_frames[:-1]:
         fig.add_vline(x=float(steps[f]), line={"dash": "dash", "color": "#6b7280", "width": 1.5})
-        fig.add_annotation(
-            x=float(steps[f]), y=1.0, yref="paper", text=f"end of stage {t + 1}", showarrow=False, yanchor="bottom"
-        )
     fig.update_xaxes(title_text="training step", row=len(models), col=1)
     fig.update_layout(legend={"orientation": "h", "y": -0.12 if len(models) > 1 else -0.3})
     return style(fig, height_per_model * len(models) + 120)

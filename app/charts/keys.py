@@ -12,6 +12,7 @@ from app.charts.palette import NO_CLASS, class_colour, region_ids
 from dkvb_core import RunResult
 from dkvb_core import analysis as an
 
+PLAY_FROM_START = {"frame": {"duration": 140, "redraw": True}, "transition": {"duration": 0}, "mode": "immediate"}
 STAGE_COLOURS = ("#1f6feb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#06b6d4", "#84cc16", "#ec4899")
 
 
@@ -79,8 +80,8 @@ def animated_key_map(result: RunResult, codebook: int = 0, height: int = 620) ->
     K = key_votes.shape[1]
     touched = (key_votes < 255).sum(axis=1)
     keys = result.keys_2d[codebook]
-    data = [heatmap_trace(regions[0], xs, ys, n, 0), _key_trace(keys, _key_marker_colours(key_votes[0], n), n)]
-    data[0]["colorscale"] = [[p, c] for p, c in data[0]["colorscale"]]  # same light tints as boundaries
+    last = len(frames_idx) - 1  # open on the end of the stream; Play replays from the start
+    data = [heatmap_trace(regions[last], xs, ys, n, 0), _key_trace(keys, _key_marker_colours(key_votes[last], n), n)]
     frames = [
         {
             "name": str(int(f)),
@@ -95,8 +96,13 @@ def animated_key_map(result: RunResult, codebook: int = 0, height: int = 620) ->
     ]
     layout: dict = {"xaxis": {"domain": [0, 1]}, "yaxis": {"domain": [0, 1]}}
     square_axes(layout, result.grid, 1)
-    layout.update(animation_controls(result, frames_idx))
-    layout["title"] = {"text": _title(result, int(frames_idx[0]), int(touched[0]), K), "x": 0.01, "font": {"size": 19}}
+    layout.update(animation_controls(result, frames_idx, active=last))
+    layout["updatemenus"][0]["buttons"][0]["args"] = [[str(int(f)) for f in frames_idx], PLAY_FROM_START]
+    layout["title"] = {
+        "text": _title(result, int(frames_idx[last]), int(touched[last]), K),
+        "x": 0.01,
+        "font": {"size": 19},
+    }
     fig = style(raw_figure(data, layout, frames), height)
     fig.update_layout(margin={"t": 60, "b": 90, "l": 10, "r": 10})
     return fig

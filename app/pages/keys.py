@@ -40,35 +40,35 @@ c2.metric(
 c3.metric("Dead keys", f"{int(dead.sum())} of {C * K}", help="Keys no training sample ever fetched.")
 c4.metric("DKVB final accuracy", f"{result.summary('dkvb')['average_accuracy']:.0%}")
 
-if result.grid is not None and result.keys_2d is not None:
-    st.subheader("Keys in input space")
-    st.markdown(charts.class_legend_html(result), unsafe_allow_html=True)
-    st.plotly_chart(
-        charts.animated_key_map(result, codebook, height=layout.chart_height(620)),
-        key="key_map",
-        config={"displaylogo": False},
-    )
-    st.caption(
-        "Each region is the part of the plane whose nearest key is the diamond inside it; its colour is the "
-        "class that key's value votes for (grey: value not trained yet). With 64 keys each class has its own "
-        "keys; with 4 keys every key covers several classes and the last stage to fetch it wins."
-    )
+has_map = result.grid is not None and result.keys_2d is not None
+left, right = st.columns([3, 2]) if has_map else (st.container(), st.container())
+if has_map:
+    with left:
+        st.markdown(charts.class_legend_html(result), unsafe_allow_html=True)
+        st.plotly_chart(
+            charts.animated_key_map(result, codebook, height=layout.chart_height(640)),
+            key="key_map",
+            config={"displaylogo": False},
+        )
+        st.caption(
+            "Each region is the part of the plane whose nearest key is the diamond inside it, coloured by the "
+            "class that key's value votes for (grey: not trained yet). With 64 keys each class has its own keys; "
+            "with 4 keys every key covers several classes and the last stage to fetch it wins."
+        )
 else:
-    st.info("Keys can be drawn in input space for 2-D streams only; the usage charts below still apply.")
-
-st.subheader("Which keys each stage fetches")
-left, right = st.columns([3, 2])
-with left:
-    st.plotly_chart(charts.key_usage_heatmap(result, codebook), key="usage", config={"displaylogo": False})
-    st.caption("Fetch counts per key (columns) and stage (rows), log scale. Empty columns are dead keys.")
+    st.info("Keys can be drawn in input space for 2-D streams only; the usage charts still apply.")
 with right:
     st.plotly_chart(charts.overlap_heatmap(result), key="overlap", config={"displaylogo": False})
     st.caption(
         "Key-set overlap of two stages: |A∩B| / |A∪B| of the keys they fetched (mean over codebooks). "
-        "High overlap means a later stage rewrites an earlier stage's values."
+        "High overlap: a later stage rewrites an earlier stage's values."
     )
-st.plotly_chart(charts.touched_fraction_bars(result), key="touched", config={"displaylogo": False})
-st.caption("Fraction of all keys fetched at least once during each stage.")
+    st.plotly_chart(charts.touched_fraction_bars(result, height=280), key="touched", config={"displaylogo": False})
+    st.caption("Fraction of all keys fetched at least once during each stage.")
+
+st.subheader("Which keys each stage fetches")
+st.plotly_chart(charts.key_usage_heatmap(result, codebook), key="usage", config={"displaylogo": False})
+st.caption("Fetch counts per key (columns) and stage (rows), log scale. Empty columns are dead keys.")
 
 st.subheader("4 keys fail, 64 keys work")
 compare = view_params.url_toggle(

@@ -1,0 +1,140 @@
+"""Chart builders, tested on their data: trace and frame counts, dtypes, axis ranges, sizes."""
+
+import json
+
+import numpy as np
+import pytest
+
+from app import downloads
+from app.charts import boundaries, common, forgetting, keys, palette
+
+
+def spec(fig) -> dict:
+    return json.loads(fig.to_json())
+
+
+def test_animated_boundaries_frames_traces_and_uint8_regions(small_result):
+    r = small_result
+    fig = boundaries.animated_boundaries(r, ["dkvb", "linear", "mlp"])
+    T = r.num_stages
+    assert len(fig.data) == 3 * (1 + T)
+    assert len(fig.frames) == r.num_frames  # small run: every frame fits the budget
+    d = spec(fig)
+    z = d["data"][0]["z"]
+    assert z["dtype"] == "u1"  # compact typed array, not floats
+    assert [t["type"] for t in d["data"][: 1 + T]] == ["heatmap"] + ["scattergl"] * T
+    # frame k shows model regions of frame k
+    G = r.grid.size
+    last = fig.frames[-1].data[0].z
+    np.testing.assert_array_equal(
+        np.asarray(last), palette.region_ids(r.models["dkvb"].grid_predictions[-1].reshape(G, G), 8)
+    )
+    assert fig.layout.xaxis.range == (r.grid.x_min, r.grid.x_max)
+    assert len(fig.layout.sliders[0].steps) == len(fig.frames)
+
+
+def test_current_stage_bold_earlier_faded_later_hidden(small_result):
+    fig = boundaries.animated_boundaries(small_result, ["dkvb"])
+    stage2 = next(f for f in fig.frames if small_result.frame_stage[int(f.name)] == 2)
+    opacities = [t.marker.opacity for t in stage2.data[1:]]
+    assert opacities == [boundaries.PAST_OPACITY, boundaries.PAST_OPACITY, 1.0, 0.0]
+
+
+def test_held_out_points_add_one_trace_per_model(small_result):
+    with_test = boundaries.animated_boundaries(small_result, ["dkvb", "mlp"], show_test=True)
+    without = boundaries.animated_boundaries(small_result, ["dkvb", "mlp"], show_test=False)
+    assert len(with_test.data) == len(without.data) + 2
+
+
+def test_default_run_animation_stays_under_3_mb(default_result):
+    fig = boundaries.animated_boundaries(default_result, ["dkvb", "linear", "mlp"], show_test=True)
+    size = len(fig.to_json())
+    assert size <= 3_000_000, size
+    assert len(fig.frames) >= common.MIN_FRAMES
+    key_map = keys.animated_key_map(default_result)
+    assert len(key_map.to_json()) <= 3_000_000
+
+
+def test_plan_animation_keeps_stage_ends_and_shrinks_grid_when_needed():
+    keep = np.array([10, 20, 30, 40])
+    frames, stride = common.plan_animation(41, keep, 100, 3, budget=2_000_000)
+    assert stride == 1 and set(keep) <= set(frames) and 0 in frames
+    frames, stride = common.plan_animation(2001, np.arange(100, 2001, 100), 400, 4, budget=2_000_000)
+    side = -(-400 // stride)
+    assert len(frames) * 4 * side * side * 4 / 3 <= 2_000_000
+    assert stride > 1 and len(frames) >= common.MIN_FRAMES
+
+
+def test_paper_figure_has_a_panel_per_model_and_stage(small_result):
+    r = small_result
+    fig = boundaries.paper_figure(r, ["dkvb", "linear", "mlp"])
+    T = r.num_stages
+    heatmaps = [t for t in fig.data if t.type == "heatmap"]
+    assert len(heatmaps) == 3 * T
+    # stage t's panel shows the points of stages 0..t
+    assert len(fig.data) == 3 * (T + T * (T + 1) // 2)
+
+
+def test_key_map_frames_follow_value_votes(small_result):
+    r = small_result
+    fig = keys.animated_key_map(r, 0)
+    assert len(fig.frames) == r.num_frames
+    G = r.grid.size
+    expected = palette.region_ids(r.models["dkvb"].value_votes[-1, 0][r.grid_key_index[0]].reshape(G, G), 8)
+    np.testing.assert_array_equal(np.asarray(fig.frames[-1].data[0].z), expected)
+    assert len(fig.data[1].x) == r.keys_2d.shape[1]  # one marker per key
+
+
+def test_four_keys_share_keys_across_stages_64_do_not(small_result, four_keys_result):
+    few = np.asarray(keys.overlap_heatmap(four_keys_result).data[0].z)
+    many = np.asarray(keys.overlap_heatmap(small_result).data[0].z)
+    off = ~np.eye(len(few), dtype=bool)
+    assert few[off].mean() > 0.25 > 0.1 > many[off].mean()  # measured: 0.36 vs 0.03
+
+
+def test_usage_heatmap_and_touched_bars(small_result):
+    r = small_result
+    usage = keys.key_usage_heatmap(r, 0)
+    assert np.asarray(usage.data[0].customdata).shape == (r.num_stages, 64)
+    bars = keys.touched_fraction_bars(r)
+    assert len(bars.data[0].y) == r.num_stages and all(0 < v <= 1 for v in bars.data[0].y)
+
+
+def test_key_charts_explain_a_run_without_dkvb(small_result):
+    from dkvb_core import Config, run
+
+    r = run(Config().replace(**{"train.steps_per_stage": 10, "train.models": ["mlp"]}))
+    with pytest.raises(ValueError, match="DKVB"):
+        keys.key_usage_heatmap(r)
+
+
+def test_forgetting_charts(small_result):
+    r = small_result
+    models = ["dkvb", "linear", "mlp"]
+    mats = forgetting.accuracy_matrices(r, models)
+    assert len(mats.data) == 3
+    np.testing.assert_allclose(np.asarray(mats.data[0].z), r.accuracy_matrix("dkvb"))
+    anytime = forgetting.anytime_accuracy(r, models)
+    assert len(anytime.data) == 3 * r.num_stages
+    assert len(anytime.layout.shapes) == 3 * (r.num_stages - 1)  # stage boundaries in each panel
+    bars = forgetting.forgetting_bars(r, models)
+    assert len(bars.data) == 2 * 3
+    from dkvb_core import metrics
+
+    assert bars.data[1].y[0] == pytest.approx(metrics.forgetting_max(r.accuracy_matrix("dkvb")))
+
+
+def test_downloads(small_result):
+    csv = downloads.metrics_csv(small_result).decode()
+    header = csv.splitlines()[0].split(",")
+    assert header[:3] == ["model", "average_accuracy", "forgetting"] and "R[3][3]" in header
+    assert len(csv.splitlines()) == 1 + 3
+    html = downloads.animation_html(boundaries.animated_boundaries(small_result, ["dkvb"])).decode()
+    assert "<title>" in html and "Plotly.newPlot" in html and "cdn" not in html.split("<body>")[0].lower()
+
+
+def test_palette_distinct_colours_for_many_classes():
+    colours = [palette.class_colour(c) for c in range(32)]
+    assert len(set(colours)) == 32
+    scale = palette.region_colourscale(8)
+    assert scale[-1][1] == palette.NO_CLASS
