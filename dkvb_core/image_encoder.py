@@ -61,13 +61,17 @@ class ImageCNN(nn.Module):
             nn.Flatten(),
         )
         self.head = nn.Linear(EMBEDDING_DIM, num_classes)
+        # Per-feature mean and spread of the embedding on the CNN's own training images, set after
+        # training: embeddings come out standardised, which SGD baselines need (a fixed map, no peeking).
+        self.register_buffer("embed_mean", torch.zeros(EMBEDDING_DIM))
+        self.register_buffer("embed_std", torch.ones(EMBEDDING_DIM))
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, 1, 28, 28)`` in [0, 1] -> ``(N, 128)``."""
-        return self.features(x)
+        """``(N, 1, 28, 28)`` in [0, 1] -> standardised ``(N, 128)``."""
+        return (self.features(x) - self.embed_mean) / self.embed_std
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.embed(x))
+        return self.head(self.features(x))
 
 
 def to_cnn_input(x: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -245,3 +249,15 @@ def make_cnn_encoder(input_dim: int, stream_name: str) -> CNNEncoder:
         what = stream_name or "the stream"
         raise DataError(f"stream.encoder: cnn needs square images; {what} has {input_dim} inputs")
     return CNNEncoder(stream_name)
+
+
+def encoder_record(stream_name: str) -> dict:
+    """What ``cnn_encoders.json`` records about the weights that encode ``stream_name`` (settings,
+    training set, test accuracy); empty if the record is missing or unreadable."""
+    import json
+
+    try:
+        record = json.loads((ENCODER_DIR / "cnn_encoders.json").read_text(encoding="utf-8"))
+        return dict(record[weights_path(stream_name).name])
+    except (OSError, ValueError, KeyError, DataError):
+        return {}

@@ -1,0 +1,249 @@
+"""Images page: class-incremental digits, MNIST and Fashion-MNIST through a frozen encoder.
+
+Widgets -> a validated Config (the data set's preset plus the controls) -> a cached run ->
+chart builders in app/charts/images.py. The numbers come from dkvb_core.image_analysis.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from app import layout, runs
+from app.charts import images as charts
+from app.charts.palette import MODEL_LABELS
+from dkvb_core import Config, ConfigError, DataError, RunResult, Stream, build_stream
+from dkvb_core import image_analysis as analysis
+from dkvb_core.config import MODEL_NAMES
+from dkvb_core.image_encoder import encoder_record
+from dkvb_core.presets import preset_dict
+from dkvb_core.streams.images import IMAGE_KINDS, TITLES, available_image_sets
+
+KEYS_OPTIONS = [8, 16, 32, 64, 128, 256, 512, 1024]
+LR_OPTIONS = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0]
+STEPS_OPTIONS = [20, 50, 100, 200, 300, 500, 1000, 2000]
+ENCODERS = {"identity": "Raw pixels", "cnn": "Pretrained CNN (frozen)"}
+# Widget key -> config field; the data set's preset fills them when the data set changes.
+CONTROLS = {
+    "img:codebooks": "dkvb.num_codebooks",
+    "img:keys": "dkvb.keys_per_codebook",
+    "img:lr": "dkvb.lr",
+    "img:steps": "train.steps_per_stage",
+    "img:encoder": "stream.encoder",
+    "img:models": "train.models",
+}
+DEFAULT_MODELS = ["dkvb", "linear", "mlp", "joint"]
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _stream(config_json: str) -> Stream:
+    """The run's stream again, for its images and labels (RunResult keeps only 2-D points)."""
+    return build_stream(Config.from_json(config_json))
+
+
+def _preset_config(kind: str) -> Config:
+    data = preset_dict(kind)
+    data.setdefault("train", {})["models"] = DEFAULT_MODELS
+    data.setdefault("record", {})["every"] = 0
+    return Config.from_dict(data)
+
+
+def _get(config: Config, field: str) -> Any:
+    section, name = field.split(".")
+    value = getattr(getattr(config, section), name)
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _load_preset() -> None:
+    config = _preset_config(st.session_state["img:dataset"])
+    for k, field in CONTROLS.items():
+        st.session_state[k] = _get(config, field)
+
+
+def _with(options: list, value: Any) -> list:
+    return options if value in options else sorted([*options, value])
+
+
+def controls() -> Config | None:
+    """The sidebar: data set, encoder, bottleneck and training. Returns the valid config, or None."""
+    available = available_image_sets()
+    sb = st.sidebar
+    if "img:dataset" not in st.session_state:
+        st.session_state["img:dataset"] = "digits"
+        _load_preset()
+    sb.radio("Data set", list(IMAGE_KINDS), key="img:dataset", format_func=TITLES.get, on_change=_load_preset)
+    kind = st.session_state["img:dataset"]
+    missing = {k: why for k, why in available.items() if why}
+    for k, why in missing.items():
+        sb.caption(f"{TITLES[k]}: {why}")
+    sb.radio("Encoder", list(ENCODERS), key="img:encoder", format_func=ENCODERS.get, horizontal=True)
+    with sb.expander("Bottleneck (DKVB)", expanded=True):
+        st.slider("Codebooks", 1, 64, key="img:codebooks", help="heads, each with its own keys; 1 to 64")
+        st.select_slider("Keys per codebook", _with(KEYS_OPTIONS, st.session_state["img:keys"]), key="img:keys")
+        st.select_slider("Learning rate (values)", _with(LR_OPTIONS, st.session_state["img:lr"]), key="img:lr")
+    with sb.expander("Training", expanded=True):
+        st.select_slider("Steps per stage", _with(STEPS_OPTIONS, st.session_state["img:steps"]), key="img:steps")
+        st.multiselect("Models", list(MODEL_NAMES), key="img:models", format_func=MODEL_LABELS.get)
+        st.number_input("Seed", 0, 2**31 - 1, value=0, step=1, key="img:seed")
+    if kind in missing:
+        others = ", ".join(TITLES[k] for k in IMAGE_KINDS if k not in missing)
+        st.warning(f"{missing[kind]}\n\nAvailable here: {others}.", icon=":material/download:")
+        return None
+    data = _preset_config(kind).to_dict()
+    for k, field in CONTROLS.items():
+        section, name = field.split(".")
+        data[section][name] = st.session_state[k]
+    data["seed"] = st.session_state["img:seed"]
+    try:
+        config = Config.from_dict(data)
+    except ConfigError as exc:
+        for field, message in exc.problems:
+            st.error(f"**{field}**: {message}. Showing the last valid settings.", icon=":material/error:")
+        return st.session_state.get("img:config")
+    st.session_state["img:config"] = config
+    return config
+
+
+def encoder_caption(config: Config) -> str:
+    if config.stream.encoder != "cnn":
+        return "Encoder: raw pixels, split into the codebooks by fixed random projections."
+    rec = encoder_record(config.stream.kind)
+    if not rec:
+        return "Encoder: the project's CNN (its training record is missing)."
+    return (
+        f"Encoder: a small CNN trained on {TITLES.get(rec['trained_on'], rec['trained_on'])} only "
+        f"(test accuracy there {rec['test_accuracy']:.1%}), frozen; it never saw these images."
+    )
+
+
+def run_with_progress(config: Config) -> RunResult | None:
+    bar = st.progress(0.0, text="Training…")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / max(total, 1), text=f"Training… step {done:,} of {total:,}")
+
+    outcome = runs.try_run(config, progress=progress)
+    bar.empty()
+    if outcome.error:
+        st.error(outcome.error, icon=":material/error:")
+        return None
+    return outcome.result
+
+
+def summary_row(result: RunResult) -> None:
+    cols = st.columns(len(result.models))
+    for col, (name, s) in zip(cols, result.summaries().items(), strict=True):
+        col.metric(
+            f"{MODEL_LABELS.get(name, name)}: final accuracy",
+            f"{s['average_accuracy']:.1%}",
+            delta=f"forgetting {s['forgetting']:.0%}",
+            delta_color="inverse",
+            help="Mean accuracy over every stage's held-out images at the end; forgetting: mean drop from "
+            "each stage's best accuracy to its final one.",
+        )
+
+
+def keys_section(result: RunResult, stream: Stream) -> None:
+    st.subheader("Keys")
+    rec = result.models["dkvb"]
+    n_codebooks, n_keys = rec.final_values.shape[:2]
+    c1, c2 = st.columns([1, 3])
+    codebook = int(c1.number_input("Codebook", 0, n_codebooks - 1, value=0, step=1, key="img:codebook"))
+    st.plotly_chart(
+        charts.key_usage_heatmap(rec.key_usage_stages, codebook, height=layout.chart_height(300)),
+        key="img:usage",
+        config={"displaylogo": False},
+    )
+    st.caption(
+        "How often each key was fetched while each stage trained. Keys are sorted by the stage that used "
+        "them most: a staircase means each stage works with its own keys, so training one stage leaves "
+        "the values of the others alone."
+    )
+    busiest = analysis.busiest_keys(result, codebook, count=min(n_keys, 30))
+    usage = rec.key_usage_stages[:, codebook].sum(axis=0)
+    chosen = c2.selectbox(
+        "Key (busiest first)",
+        [int(k) for k in busiest],
+        format_func=lambda k: f"key {k}: {int(usage[k]):,} fetches",
+        key=f"img:key:{codebook}",
+    )
+    view = analysis.key_view(result, stream, codebook, int(chosen))
+    st.plotly_chart(
+        charts.key_images(
+            view, analysis.training_images(stream), stream.y_train, stream.class_names, height=layout.chart_height(340)
+        ),
+        key="img:key_images",
+        config={"displaylogo": False},
+    )
+    per_stage = ", ".join(f"S{t + 1}: {int(n)}" for t, n in enumerate(view.usage_per_stage))
+    st.caption(
+        f"The training images whose nearest key in codebook {codebook} is key {view.key} (label above each; "
+        f"green where it matches the class the value votes for). Fetches per stage: {per_stage}."
+    )
+
+
+def gallery_section(result: RunResult, stream: Stream) -> None:
+    st.subheader("Predictions at each stage end")
+    per_class = st.slider("Test images a class", 1, 3, value=1, key="img:per_class")
+    rows = analysis.gallery_rows(stream, per_class, seed=result.config.seed)
+    preds = analysis.gallery_predictions(result, stream, rows)
+    fig = charts.prediction_gallery(
+        analysis.held_out_images(stream)[rows], stream.y_test[rows], preds, stream.class_names
+    )
+    st.plotly_chart(fig, key="img:gallery", config={"displaylogo": False})
+    st.caption("Each cell: the class a model predicts for the image above it after a stage; green right, red wrong.")
+
+
+def confusion_section(result: RunResult, stream: Stream) -> None:
+    st.subheader("Confusion per stage")
+    model = st.selectbox("Model", list(result.models), format_func=MODEL_LABELS.get, key="img:cm_model")
+    cms = analysis.confusion_per_stage(result, stream, model)
+    title = f"{MODEL_LABELS.get(model, model)}: share of each true class (rows) predicted as each class"
+    st.plotly_chart(
+        charts.confusion_matrices(cms, stream.class_names, title, height=layout.chart_height(340)),
+        key="img:confusion",
+        config={"displaylogo": False},
+    )
+    st.caption("Models that forget predict only the latest stage's classes: their columns light up, the rest go dark.")
+
+
+layout.page_header(
+    "Images",
+    "Hand-written digits and clothing arrive two classes at a time through a frozen encoder. "
+    "DKVB only changes the values of the keys it fetches, so earlier classes survive.",
+)
+config = controls()
+if config is None:
+    st.stop()
+st.caption(encoder_caption(config))
+result = run_with_progress(config)
+if result is None:
+    st.stop()
+try:
+    stream = _stream(config.to_json())
+except DataError as exc:
+    st.error(str(exc), icon=":material/error:")
+    st.stop()
+models = list(result.models)
+summary_row(result)
+st.subheader("Accuracy and forgetting")
+left, right = st.columns([3, 2])
+left.plotly_chart(
+    charts.accuracy_matrices(result, models, height=layout.chart_height(360)),
+    key="img:acc",
+    config={"displaylogo": False},
+)
+right.plotly_chart(
+    charts.forgetting_bars(result, models, height=layout.chart_height(360)),
+    key="img:forgetting",
+    config={"displaylogo": False},
+)
+st.caption(
+    "Left: accuracy on each stage's held-out images (columns) after training through each stage (rows); "
+    "a model that forgets keeps only the diagonal. Right: drop from each stage's best accuracy to its final one."
+)
+if "dkvb" in result.models:
+    keys_section(result, stream)
+gallery_section(result, stream)
+confusion_section(result, stream)
