@@ -143,11 +143,33 @@ def heatmap_figure(summary: pd.DataFrame, x: str, y: str, metric: str, height: i
         xgap=2,
         ygap=2,
     )
-    fig = go.Figure(trace)
+    fig = go.Figure([trace, _cell_picker(data)])
     fig.update_xaxes(title_text=x, type="category")
     fig.update_yaxes(title_text=y, type="category")
     fig.update_layout(title={"text": f"{metric_label(metric)} (mean over seeds)"})
     return style(fig, height)
+
+
+def _cell_picker(data: HeatmapData) -> go.Scatter:
+    """Invisible markers on the cells that were run: heatmaps emit no selection events, markers do,
+    so a click on a cell selects its marker (``customdata``: the config id)."""
+    xs, ys, ids = [], [], []
+    for i, yv in enumerate(data.y_values):
+        for j, xv in enumerate(data.x_values):
+            if data.config_ids[i, j]:
+                xs.append(fmt_value(xv))
+                ys.append(fmt_value(yv))
+                ids.append(data.config_ids[i, j])
+    return go.Scatter(
+        x=xs,
+        y=ys,
+        customdata=ids,
+        mode="markers",
+        marker={"size": 40, "opacity": 0, "symbol": "square"},
+        hoverinfo="none",
+        showlegend=False,
+        name="pick a cell",
+    )
 
 
 def _numeric(values: list[Any]) -> bool:

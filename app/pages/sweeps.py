@@ -244,7 +244,7 @@ def fixed_values(summary: pd.DataFrame, axes: list[str], where: str) -> dict[str
 
 def playground_link(summary: pd.DataFrame, axes: list[str], metric: str, seeds: list[int]) -> None:
     labels = {row["config_id"]: charts.cell_label(row, axes, metric) for _, row in summary.iterrows()}
-    picked = st.session_state.get("sweep:picked")
+    picked = st.session_state.pop("sweep:picked", None)
     if picked in labels:
         st.session_state["sweep:open"] = picked
     a, b = st.columns([4, 1], vertical_alignment="bottom")
@@ -276,13 +276,17 @@ def heatmap_section(summary: pd.DataFrame, varied: list[str], metric: str) -> No
     except (KeyError, IndexError, TypeError):
         point = None
     if point is not None:
-        st.session_state["sweep:picked"] = charts.config_at(sliced, x, y, point.get("x"), point.get("y"))
+        picked = point.get("customdata") or charts.config_at(sliced, x, y, point.get("x"), point.get("y"))
+        picked = picked[0] if isinstance(picked, list) else picked
+        if picked != st.session_state.get("sweep:last_pick"):  # a new click: it sets the choice below once
+            st.session_state["sweep:last_pick"] = st.session_state["sweep:picked"] = picked
     st.caption("Click a cell to pick it for the Playground link below.")
 
 
 def lines_section(summary: pd.DataFrame, runs: pd.DataFrame, varied: list[str], metric: str) -> None:
     a, b = st.columns(2)
-    default_x = varied.index("dkvb.lr") if "dkvb.lr" in varied else 0
+    most = max(varied, key=lambda a: summary[a].nunique())
+    default_x = varied.index("dkvb.lr") if "dkvb.lr" in varied else varied.index(most)
     x = a.selectbox("Lines over", varied, index=default_x, key="sweep:lx")
     group_options = ["each model", *[v for v in varied if v != x]]
     group = b.selectbox("One line for", group_options, key="sweep:lgroup")

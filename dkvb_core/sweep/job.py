@@ -81,7 +81,7 @@ class SweepJob:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             self.stop_file.unlink(missing_ok=True)
             spec_path = self.out_dir / SPEC_JSON
-            spec_path.write_text(json.dumps(self.spec.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            spec_path.write_text(json.dumps(self.spec.to_dict(), indent=2) + "\n", encoding="utf-8")
             cmd = [sys.executable, "-m", "dkvb_core", "sweep", "--spec", str(spec_path), "--out", str(self.out_dir)]
             cmd += ["--executor", self.executor, "--no-progress", "--stop-file", str(self.stop_file)]
             if self.workers:

@@ -99,7 +99,7 @@ def run_sweep(
     start = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / SPEC_JSON).write_text(json.dumps(spec.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    (out / SPEC_JSON).write_text(json.dumps(spec.to_dict(), indent=2) + "\n", encoding="utf-8")
     log = RunLog(out)
     tasks, skipped = plan_tasks(spec, log.done_ids(), grouping)
     if max_new_runs is not None:

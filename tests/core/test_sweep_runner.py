@@ -117,3 +117,29 @@ def test_a_grown_spec_reuses_the_runs_it_shares(tmp_path):
     assert grown.skipped_runs == 2 and grown.new_runs == 2 and len(grown.summary) == 4
     shrunk = run_sweep(small_spec(seeds=1, keys=(16,)), tmp_path, "inline")
     assert shrunk.new_runs == 0 and len(shrunk.summary) == 2  # the table holds this spec's runs only
+
+
+def test_load_sweep_reads_back_the_spec_in_its_axis_order(tmp_path):
+    from dkvb_core.sweep import load_sweep
+
+    spec = parse_spec({"base": BASE, "axes": {"dkvb.num_codebooks": [2, 1], "dkvb.keys_per_codebook": [8, 4]}})
+    first = run_sweep(spec, tmp_path, "inline")
+    loaded, runs, summary = load_sweep(tmp_path)
+    assert loaded.axes == ["dkvb.num_codebooks", "dkvb.keys_per_codebook"]
+    assert loaded.points == spec.points  # values in the order given, not sorted
+    assert summary["config_id"].tolist() == first.summary["config_id"].tolist()
+    assert len(runs) == 4
+
+
+def test_load_sweep_names_what_is_missing(tmp_path):
+    from dkvb_core.errors import DataError
+    from dkvb_core.sweep import load_sweep
+
+    with pytest.raises(DataError, match="no spec.json"):
+        load_sweep(tmp_path)
+    (tmp_path / "spec.json").write_text('{"axes": {"dkvb.lr": [0.1]}}')
+    with pytest.raises(DataError, match="no finished runs"):
+        load_sweep(tmp_path)
+    (tmp_path / "spec.json").write_text('{"axes": {"dkvb.nope": [0.1]}}')
+    with pytest.raises(DataError, match="not a valid sweep spec.*axes.dkvb.nope"):
+        load_sweep(tmp_path)
