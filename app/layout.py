@@ -53,11 +53,11 @@ def page_header(title: str, subtitle: str) -> None:
         right.button("Present", on_click=_set_present, args=(True,), icon=":material/slideshow:", key="present_on")
 
 
-def show_url_warnings() -> None:
+def show_url_warnings(container=None) -> None:
     """Warnings about the link that opened the page (bad values replaced by defaults), once."""
     warnings = st.session_state.pop("_url_warnings", [])
     if warnings:
-        st.warning(
+        (container or st).warning(
             "Some settings in the link were not valid and were replaced by defaults:\n\n"
             + "\n".join(f"- {w}" for w in warnings),
             icon=":material/link_off:",

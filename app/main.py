@@ -45,7 +45,7 @@ def main() -> None:
             settings.current_config()
         else:
             settings.render_sidebar()
-    layout.show_url_warnings()
+    warnings_slot = st.container()  # filled after the page ran: pages read their own view.* parameters
     try:
         nav.run()
     except ScriptControlException:
@@ -57,6 +57,7 @@ def main() -> None:
             "try another value or reload. (Details are in the server log.)",
             icon=":material/error:",
         )
+    layout.show_url_warnings(warnings_slot)
     if spec.shared_settings:
         settings.sync_url()
 

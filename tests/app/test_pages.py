@@ -1,0 +1,127 @@
+"""AppTest for the Playground, Keys and Forgetting pages: set widgets, check the figures change."""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ENTRY = str(Path(__file__).resolve().parent / "entry.py")
+PAGES = Path(__file__).resolve().parents[2] / "app" / "pages"
+SMALL = {"train.steps_per_stage": "100", "record.every": "20"}
+
+
+def start(page: str = "playground", **params: str) -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=120)
+    for k, v in {**SMALL, **params}.items():
+        at.query_params[k] = v
+    if page != "playground":
+        at.switch_page(str(PAGES / f"{page}.py"))
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def widget(at: AppTest, kind: str, label: str):
+    found = [w for w in getattr(at, kind) if w.label == label]
+    assert found, f"no {kind} labelled {label!r}"
+    return found[0]
+
+
+def test_playground_shows_the_animation_and_redraws_on_a_control_change():
+    at = start()
+    (fig,) = charts(at)
+    assert len(fig["frames"]) == 21 and len(fig["data"]) == 3 * 5
+    before = fig["frames"][-1]["data"][0]["z"]["bdata"]
+    widget(at, "select_slider", "Keys per codebook").set_value(4).run()
+    assert not at.exception
+    (after,) = charts(at)
+    assert after["frames"][-1]["data"][0]["z"]["bdata"] != before
+    assert at.query_params["dkvb.keys_per_codebook"] == "4"
+    dkvb_metric = at.metric[0]
+    assert dkvb_metric.label.startswith("DKVB") and dkvb_metric.value == "50%"
+
+
+def test_playground_paper_figure_and_held_out_points():
+    at = start()
+    widget(at, "toggle", "Show held-out points (◆)").set_value(True).run()
+    (fig,) = charts(at)
+    assert len(fig["data"]) == 3 * 6
+    at.segmented_control[0].set_value("paper").run()
+    (paper,) = charts(at)
+    assert sum(t["type"] == "heatmap" for t in paper["data"]) == 3 * 4
+    assert at.query_params["view.figure"] == "paper"
+
+
+def test_models_control_changes_the_panels():
+    at = start()
+    widget(at, "multiselect", "Models").set_value(["dkvb", "mlp"]).run()
+    (fig,) = charts(at)
+    assert sum(t["type"] == "heatmap" for t in fig["data"]) == 2
+    assert at.query_params["train.models"] == "dkvb,mlp"
+
+
+def test_a_shared_link_reproduces_the_settings_and_garbage_is_warned():
+    at = start(**{"dkvb.keys_per_codebook": "4", "dkvb.lr": "fast", "view.figure": "nonsense"})
+    assert widget(at, "select_slider", "Keys per codebook").value == 4
+    text = " ".join(w.value for w in at.warning)
+    assert "dkvb.lr" in text and "view.figure" in text
+    assert at.metric[0].value == "50%"
+
+
+def test_inconsistent_settings_are_named_and_the_last_result_stays():
+    at = start()
+    widget(at, "slider", "Classes").set_value(3).run()
+    widget(at, "slider", "Classes per stage").set_value(5).run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.sidebar.error)
+    assert "stream.classes_per_stage" in errors
+    assert len(charts(at)) == 1  # the previous valid run is still drawn
+
+
+def test_presentation_mode_hides_the_controls():
+    at = start()
+    at.button(key="present_on").click().run()
+    assert not at.exception
+    assert len(at.sidebar.select_slider) == 0
+    assert at.query_params["present"] == "1"
+    assert len(charts(at)) == 1
+
+
+def test_keys_page_shows_the_key_story():
+    at = start("keys")
+    figs = charts(at)
+    assert len(figs) == 4  # key map, overlap, touched, usage
+    shared_64 = at.metric[1].value
+    widget(at, "select_slider", "Keys per codebook").set_value(4).run()
+    assert at.metric[1].value == "100%" != shared_64
+    widget(at, "toggle", "Compare 4 and 64 keys on these settings").set_value(True).run()
+    assert not at.exception
+    assert len(charts(at)) == 4 + 4
+
+
+def test_keys_page_without_dkvb_explains_itself():
+    at = start("keys", **{"train.models": "linear,mlp"})
+    assert any("DKVB" in w.value for w in at.warning)
+    assert charts(at) == []
+
+
+def test_forgetting_page_matrices_follow_the_models():
+    at = start("forgetting")
+    figs = charts(at)
+    assert len(figs) == 3
+    assert sum(t["type"] == "heatmap" for t in figs[0]["data"]) == 3
+    widget(at, "multiselect", "Models").set_value(["dkvb"]).run()
+    assert sum(t["type"] == "heatmap" for t in charts(at)[0]["data"]) == 1
+    assert len(at.dataframe) == 1
+
+
+@pytest.mark.parametrize("page", ["playground", "keys", "forgetting"])
+def test_a_run_error_is_a_message_not_a_traceback(page):
+    at = start(page, **{"stream.encoder": "cnn"})  # a CNN on 2-D points cannot run
+    assert not at.exception
+    assert at.error, "expected a message naming the fault"

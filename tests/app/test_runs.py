@@ -1,0 +1,62 @@
+"""Run cache (bounded, keyed by config and stream) and upload validation messages."""
+
+import numpy as np
+import pytest
+
+from app import runs
+from dkvb_core import Config, DataError
+
+TINY = Config().replace(**{"train.steps_per_stage": 5, "record.every": 0, "record.grid_size": 0})
+
+
+def test_lru_is_bounded_and_keeps_recent_entries():
+    cache = runs.RunCache(2)
+    cache.put(("a",), "A")
+    cache.put(("b",), "B")
+    assert cache.get(("a",)) == "A"  # a is now the most recent
+    cache.put(("c",), "C")
+    assert len(cache) == 2 and cache.get(("b",)) is None and cache.get(("a",)) == "A"
+
+
+def test_same_config_is_computed_once_and_is_deterministic():
+    runs.run_cache().clear()
+    first = runs.get_run(TINY)
+    assert runs.get_run(TINY) is first
+    other = runs.get_run(TINY.replace(seed=1))
+    assert other is not first
+    runs.run_cache().clear()
+    again = runs.get_run(TINY)
+    np.testing.assert_array_equal(again.models["dkvb"].step_loss, first.models["dkvb"].step_loss)
+
+
+def csv(rows: list[str], header: str = ",Feature_1,Feature_2,Labels") -> bytes:
+    return ("\n".join([header, *rows]) + "\n").encode()
+
+
+GOOD = [f"{i},{i * 0.1:.2f},{-i * 0.2:.2f},{i % 4}" for i in range(40)]
+
+
+def test_a_good_upload_runs_and_is_cached_by_content():
+    stream = runs.stream_from_upload(csv(GOOD), TINY)
+    assert stream.num_classes == 4 and stream.num_stages == 2
+    result = runs.get_run(TINY, stream)
+    assert result.models["dkvb"].stage_accuracy.shape[1] == 2
+    assert runs.get_run(TINY, runs.stream_from_upload(csv(GOOD), TINY)) is result
+
+
+@pytest.mark.parametrize(
+    ("data", "named"),
+    [
+        (csv(GOOD, header=",Feature_1,Labels"), "missing Feature_2"),
+        (csv([r + ",9" for r in GOOD], header=",Feature_1,Feature_2,Labels,Extra"), "unexpected Extra"),
+        (csv([*GOOD, "99,abc,1.0,1"]), "non-numeric"),
+        (csv([*GOOD, "99,,1.0,1"]), "NaN"),
+        (csv([f"{i},{i},{i},3" for i in range(10)]), "only one class"),
+        (b"\x00\x01\x02garbage", "Feature_1"),
+        (b"x" * 5_000_001, "larger than the limit"),
+        (csv([f"{i},{i % 7},{i % 5},{i % 2}" for i in range(50_001)]), "more than the limit of 50,000 rows"),
+    ],
+)
+def test_every_upload_fault_is_named(data, named):
+    with pytest.raises(DataError, match=named):
+        runs.stream_from_upload(data, TINY)
