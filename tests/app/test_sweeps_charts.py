@@ -76,8 +76,10 @@ def test_heatmap_figure_texts_ranges_and_categories(tables):
     _, summary = tables
     sliced = charts.slice_rows(summary, {"dkvb.lr": 0.01})
     fig = charts.heatmap_figure(sliced, "dkvb.keys_per_codebook", "dkvb.num_codebooks", "dkvb/average_accuracy")
-    (trace,) = fig.data
+    trace, picker = fig.data
     assert list(trace.x) == ["4", "16", "64"] and list(trace.y) == ["1", "4"]
+    # One invisible, clickable marker per cell, carrying the config id (heatmaps emit no selection).
+    assert len(picker.x) == 6 and picker.marker.opacity == 0 and picker.customdata[5] == "c4k64lr0.01"
     assert trace.zmin == 0.0 and trace.zmax == 1.0
     assert trace.text[0][0] == "0.141 ± 0.001"
     assert fig.layout.xaxis.type == "category"
