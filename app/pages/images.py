@@ -69,8 +69,8 @@ def controls() -> Config | None:
     """The sidebar: data set, encoder, bottleneck and training. Returns the valid config, or None."""
     available = available_image_sets()
     sb = st.sidebar
-    if "img:dataset" not in st.session_state:
-        st.session_state["img:dataset"] = "digits"
+    if any(k not in st.session_state for k in ("img:dataset", *CONTROLS)):
+        st.session_state.setdefault("img:dataset", "digits")
         _load_preset()
     sb.radio("Data set", list(IMAGE_KINDS), key="img:dataset", format_func=TITLES.get, on_change=_load_preset)
     kind = st.session_state["img:dataset"]

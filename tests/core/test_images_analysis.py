@@ -22,7 +22,7 @@ def test_confusion_matrix_counts_and_no_class_column():
     assert m.shape == (3, 4)
     np.testing.assert_array_equal(m, [[1, 1, 0, 0], [0, 1, 0, 0], [1, 0, 1, 1]])
     np.testing.assert_array_equal(m.sum(axis=1), np.bincount(y))
-    with pytest.raises(ValueError, match="labels must be in 0..2"):
+    with pytest.raises(ValueError, match=r"labels must be in 0\.\.2"):
         ia.confusion_matrix(np.array([3]), np.array([0]), 3)
     with pytest.raises(ValueError, match="predictions"):
         ia.confusion_matrix(y, p[:2], 3)
@@ -61,7 +61,7 @@ def test_key_view_lists_the_images_on_a_key(digits_run):
     assert view.vote == int(np.argmax(rec.final_values[1, key]))
     # a busy key votes for the class most of its images have
     assert view.vote == int(np.argmax(view.train_class_counts))
-    with pytest.raises(ValueError, match="codebook: must be in 0..3"):
+    with pytest.raises(ValueError, match=r"codebook: must be in 0\.\.3"):
         ia.key_view(result, stream, 4, 0)
 
 
