@@ -244,6 +244,7 @@ class CNNEncoder:
 
 def make_cnn_encoder(input_dim: int, stream_name: str) -> CNNEncoder:
     """Encoder factory registered as ``cnn``: picks the weights not trained on ``stream_name``."""
+    weights_path(stream_name)  # the image sets only: a clear error for the toy or a CSV
     side = round(input_dim**0.5)
     if side * side != input_dim:
         what = stream_name or "the stream"

@@ -17,6 +17,7 @@ from dkvb_core.result import RunResult
 
 NO_CLASS_ID = 255
 GREY = [[0.0, "#ffffff"], [1.0, "#111111"]]  # ink on paper: 0 white, 255 black
+ACCURACY = [[0.0, "#ffffff"], [1.0, "#1f4e9c"]]  # 0 white, 1 deep blue
 RIGHT, WRONG, NONE = "#2ca02c", "#d62728", "#bdbdbd"
 
 
@@ -47,18 +48,21 @@ def accuracy_matrices(result: RunResult, models: list[str], height: int = 360) -
                 "y": ticks,
                 "zmin": 0.0,
                 "zmax": 1.0,
-                "colorscale": "Blues",
+                "colorscale": ACCURACY,
                 "showscale": i == len(models) - 1,
                 "text": [[f"{v:.2f}" for v in row] for row in R],
                 "texttemplate": "%{text}",
+                "textfont": {"size": 12},
                 "hovertemplate": "after %{y}, test of %{x}: %{z:.3f}<extra></extra>",
                 "xaxis": xa,
                 "yaxis": ya,
             }
         )
         suffix = "" if i == 0 else str(i + 1)
-        layout[f"yaxis{suffix}"].update(autorange="reversed", title="after stage" if i == 0 else None)
-        layout[f"xaxis{suffix}"].update(title="test data of stage")
+        layout[f"yaxis{suffix}"].update(
+            autorange="reversed", title="after stage" if i == 0 else None, showticklabels=i == 0
+        )
+        layout[f"xaxis{suffix}"].update(title="test data of stage" if i == 0 else None)
     return style(raw_figure(data, layout), height)
 
 
@@ -132,19 +136,26 @@ def key_usage_heatmap(usage_stages: np.ndarray, codebook: int, height: int = 300
 # --- images ------------------------------------------------------------------------------------
 
 
-def mosaic(images: np.ndarray, columns: int, gap: int = 1) -> np.ndarray:
+def mosaic(images: np.ndarray, columns: int, gap: int = 1, row_gap: int | None = None) -> np.ndarray:
     """Tile ``(n, H, W)`` images into one array, ``columns`` a row, ``gap`` blank pixels between
-    (blank = -1, drawn as background); n == 0 gives an empty ``(0, 0)`` array."""
+    columns and ``row_gap`` (default ``gap``) between rows (blank = -1, drawn as background);
+    n == 0 gives an empty ``(0, 0)`` array."""
     n = len(images)
     if n == 0:
         return np.zeros((0, 0))
+    rg = gap if row_gap is None else row_gap
     h, w = images.shape[1:]
     rows = -(-n // columns)
-    out = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap), -1.0)
+    out = np.full((rows * (h + rg) - rg, columns * (w + gap) - gap), -1.0)
     for i, img in enumerate(images):
         r, c = divmod(i, columns)
-        out[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = img
+        out[r * (h + rg) : r * (h + rg) + h, c * (w + gap) : c * (w + gap) + w] = img
     return out
+
+
+def label_gap(height: int) -> int:
+    """Blank rows between tiles that leave room for a text label."""
+    return max(3, height // 3)
 
 
 def _mosaic_trace(tiles: np.ndarray, xaxis: str = "x", yaxis: str = "y") -> dict:
@@ -183,10 +194,11 @@ def key_images(
     rows = view.train_rows[:max_images]
     imgs = images[rows]
     h, w = images.shape[1:]
+    rg = label_gap(h)
     annotations = [
         {
             "x": (i % columns) * (w + 1) + w / 2,
-            "y": (i // columns) * (h + 1) - 0.5,
+            "y": (i // columns) * (h + rg) - 0.5,
             "text": class_label(class_names, int(labels[r])),
             "showarrow": False,
             "yanchor": "bottom",
@@ -201,7 +213,7 @@ def key_images(
         "text": f"Codebook {view.codebook}, key {view.key}: {len(view.train_rows)} training images, "
         f"value votes for <b>{vote}</b>"
     }
-    data = [_mosaic_trace(mosaic(imgs, columns))] if len(rows) else []
+    data = [_mosaic_trace(mosaic(imgs, columns, 1, rg))] if len(rows) else []
     return style(raw_figure(data, layout), height)
 
 
@@ -295,7 +307,7 @@ def confusion_matrices(cms: np.ndarray, class_names: tuple[str, ...], title: str
                 "y": names[:n],
                 "zmin": 0,
                 "zmax": 1,
-                "colorscale": "Blues",
+                "colorscale": ACCURACY,
                 "showscale": t == T - 1,
                 "hovertemplate": "true %{y}, predicted %{x}: %{customdata} (%{z:.0%})<extra></extra>",
                 "xaxis": xa,
@@ -304,6 +316,7 @@ def confusion_matrices(cms: np.ndarray, class_names: tuple[str, ...], title: str
         )
         suffix = "" if t == 0 else str(t + 1)
         layout[f"yaxis{suffix}"].update(autorange="reversed", showticklabels=t == 0, scaleanchor=f"x{suffix}")
-        layout[f"xaxis{suffix}"].update(tickangle=-60, tickfont={"size": 10})
+        layout[f"xaxis{suffix}"].update(tickangle=-60, tickfont={"size": 10}, dtick=1)
+        layout[f"yaxis{suffix}"].update(dtick=1)
     layout["title"] = {"text": title}
     return style(raw_figure(data, layout), height)

@@ -228,21 +228,21 @@ except DataError as exc:
 models = list(result.models)
 summary_row(result)
 st.subheader("Accuracy and forgetting")
-left, right = st.columns([3, 2])
-left.plotly_chart(
-    charts.accuracy_matrices(result, models, height=layout.chart_height(360)),
+st.plotly_chart(
+    charts.accuracy_matrices(result, models, height=layout.chart_height(380)),
     key="img:acc",
     config={"displaylogo": False},
 )
-right.plotly_chart(
-    charts.forgetting_bars(result, models, height=layout.chart_height(360)),
+st.caption(
+    "Accuracy on each stage's held-out images (columns) after training through each stage (rows); "
+    "a model that forgets keeps only the diagonal."
+)
+st.plotly_chart(
+    charts.forgetting_bars(result, models, height=layout.chart_height(300)),
     key="img:forgetting",
     config={"displaylogo": False},
 )
-st.caption(
-    "Left: accuracy on each stage's held-out images (columns) after training through each stage (rows); "
-    "a model that forgets keeps only the diagonal. Right: drop from each stage's best accuracy to its final one."
-)
+st.caption("Forgetting: the drop from each stage's best accuracy to its final one (mean in the legend).")
 if "dkvb" in result.models:
     keys_section(result, stream)
 gallery_section(result, stream)

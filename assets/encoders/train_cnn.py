@@ -95,6 +95,11 @@ def train(name: str, cfg: dict) -> dict:
             sched.step()
         print(f"{name}: epoch {epoch + 1}/{cfg['epochs']} test accuracy {accuracy(model, xt, yt):.4f}", flush=True)
     seconds = time.perf_counter() - start
+    model.eval()
+    with torch.no_grad():  # standardise the embedding with its statistics on the training images
+        feats = torch.cat([model.features(x[i : i + 1000]) for i in range(0, len(x), 1000)])
+        model.embed_mean.copy_(feats.mean(0))
+        model.embed_std.copy_(feats.std(0) + 1e-3)
     path = HERE / name
     torch.save(model.state_dict(), path)
     return {
@@ -131,7 +136,8 @@ def main() -> None:
         "torch": torch.__version__,
         "python": platform.python_version(),
         "threads": torch.get_num_threads(),
-        "architecture": "3 conv blocks (16, 32, 32 channels, BatchNorm, ReLU), 2x2 average pool -> 128-d embedding",
+        "architecture": "3 conv blocks (16, 32, 32 channels, BatchNorm, ReLU), 2x2 average pool -> 128-d embedding, "
+        "standardised with its mean and std on the training images",
     }
     record_path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     print(json.dumps(record, indent=2, sort_keys=True))

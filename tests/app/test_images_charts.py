@@ -68,6 +68,7 @@ def test_mosaic_tiles_with_gaps():
     np.testing.assert_array_equal(m[3:, :2], imgs[2])
     assert (m[2] == -1).all() and (m[3:, 3:] == -1).all()
     assert charts.mosaic(np.zeros((0, 2, 2)), 3).shape == (0, 0)
+    assert charts.mosaic(imgs, columns=2, gap=1, row_gap=3).shape == (7, 5)
 
 
 def test_key_images_show_the_images_on_the_key(digits_run):
@@ -80,7 +81,8 @@ def test_key_images_show_the_images_on_the_key(digits_run):
     assert f"key {key}" in fig["layout"]["title"]["text"]
     assert stream.class_names[view.vote] in fig["layout"]["title"]["text"]
     z = np.array(fig["data"][0]["z"], dtype=float)
-    assert z.shape == (8 * (-(-shown // 10)) + (-(-shown // 10)) - 1, 8 * min(shown, 10) + min(shown, 10) - 1)
+    rows, cols, gap = -(-shown // 10), min(shown, 10), charts.label_gap(8)
+    assert z.shape == (8 * rows + gap * (rows - 1), 8 * cols + cols - 1)
 
 
 def test_prediction_gallery_rows_per_model_and_stage(digits_run):
