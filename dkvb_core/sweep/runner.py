@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
 
-from dkvb_core.errors import ConfigError, DataError
+from dkvb_core.errors import ConfigError, DataError, DKVBError
 from dkvb_core.sweep.executors import SweepExecutor, make_executor
 from dkvb_core.sweep.ids import config_id, config_json, run_id_from_json
 from dkvb_core.sweep.spec import MAX_RUNS, SweepSpec, load_spec
@@ -126,6 +127,11 @@ def run_sweep(
         if ex is not None:
             ex.cancel()
         raise
+    except BrokenProcessPool:
+        raise DKVBError(
+            f"sweep: a worker process died (out of memory, or killed); the finished runs are kept in {out}: "
+            "run the same sweep again to resume"
+        ) from None
     finally:
         if owned and ex is not None:
             ex.close()
