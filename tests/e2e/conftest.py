@@ -162,3 +162,12 @@ def assert_no_exception(page) -> None:
     """No Streamlit exception element and no traceback text on the page."""
     assert page.locator('[data-testid="stException"]').count() == 0
     assert "Traceback (most recent call last)" not in page.content()
+
+
+def wait_rerun(page, timeout_ms: int = IDLE_TIMEOUT_MS) -> None:
+    """After an interaction: wait for the rerun to start (if it has not already) and to finish."""
+    try:
+        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="running"]', timeout=3000)
+    except Exception:  # the rerun may have started and ended already
+        pass
+    wait_idle(page, timeout_ms)
