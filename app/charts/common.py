@@ -102,7 +102,8 @@ def square_axes(layout: dict, grid: GridSpec, panels: int) -> None:
         suffix = "" if i == 0 else str(i + 1)
         x = layout.setdefault(f"xaxis{suffix}", {})
         y = layout.setdefault(f"yaxis{suffix}", {})
-        x.update(range=[grid.x_min, grid.x_max], showticklabels=False, ticks="", showgrid=False, zeroline=False)
-        y.update(range=[grid.y_min, grid.y_max], showticklabels=False, ticks="", showgrid=False, zeroline=False)
+        bare = {"showticklabels": False, "ticks": "", "showgrid": False, "zeroline": False, "showline": False}
+        x.update(range=[grid.x_min, grid.x_max], **bare)
+        y.update(range=[grid.y_min, grid.y_max], **bare)
         y.update(scaleanchor=f"x{suffix}", scaleratio=1, constrain="domain")
         x.update(constrain="domain")

@@ -7,6 +7,7 @@ Other pages' e2e tests reuse ``app_url``, ``browser``, ``page``, ``open_page``, 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -166,8 +167,6 @@ def assert_no_exception(page) -> None:
 
 def wait_rerun(page, timeout_ms: int = IDLE_TIMEOUT_MS) -> None:
     """After an interaction: wait for the rerun to start (if it has not already) and to finish."""
-    try:
+    with contextlib.suppress(Exception):  # the rerun may have started and ended already
         page.wait_for_selector('[data-testid="stApp"][data-test-script-state="running"]', timeout=3000)
-    except Exception:  # the rerun may have started and ended already
-        pass
     wait_idle(page, timeout_ms)
