@@ -4,7 +4,8 @@ Executors: a single process (the baseline), the local process pool, and Ray star
 "Warm": the executor is started once, then each sweep is timed (the throughput of a long
 sweep), with one task per config (its seeds vectorised by ``run_seeds``) and one task per
 config-seed. "Cold": the whole CLI in a fresh process (import, pool or Ray start-up, sweep),
-what a one-off sweep pays. Each number is the median of ``--repeat`` sweeps.
+what a one-off sweep pays. Each number is the median of ``--repeat`` rounds; a round runs
+every case once (interleaved, so that other load on the machine hits all cases alike).
 
 Per-run overhead = (wall seconds x workers - seconds the workers spent training) / runs: the
 time a worker slot was not training, spread over the runs (start-up, dispatch, idle, logging).
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 from dkvb_core.sweep import parse_spec, run_sweep
@@ -49,24 +51,33 @@ def one_sweep(spec, executor: str | SweepExecutor, grouping: str, workers: int) 
     return wall, busy
 
 
-def measure(
-    label: str, run_once: Callable[[], tuple[float, float]], repeat: int, slots: int, runs: int
-) -> dict[str, float | str]:
-    walls, busies = [], []
+Case = tuple[str, Callable[[], tuple[float, float]], int]  # label, one timed sweep, worker slots
+
+
+def measure(cases: list[Case], repeat: int, runs: int) -> list[dict[str, float | str]]:
+    """Median over ``repeat`` rounds; each round runs every case once, so a change in the
+    machine's load (other processes) touches all cases alike instead of the ones timed last."""
+    walls: dict[str, list[float]] = {label: [] for label, _, _ in cases}
+    busies: dict[str, list[float]] = {label: [] for label, _, _ in cases}
     for _ in range(repeat):
-        wall, busy = run_once()
-        walls.append(wall)
-        busies.append(busy)
-    wall = statistics.median(walls)
-    busy = statistics.median(busies)
-    return {
-        "case": label,
-        "wall": wall,
-        "runs_per_s": runs / wall,
-        "overhead": max(0.0, wall * slots - busy) / runs,
-        "min": min(walls),
-        "max": max(walls),
-    }
+        for label, run_once, _ in cases:
+            wall, busy = run_once()
+            walls[label].append(wall)
+            busies[label].append(busy)
+    rows = []
+    for label, _, slots in cases:
+        wall, busy = statistics.median(walls[label]), statistics.median(busies[label])
+        rows.append(
+            {
+                "case": label,
+                "wall": wall,
+                "runs_per_s": runs / wall,
+                "overhead": max(0.0, wall * slots - busy) / runs,
+                "min": min(walls[label]),
+                "max": max(walls[label]),
+            }
+        )
+    return rows
 
 
 def cli_sweep(spec_data: dict, executor: str, workers: int) -> tuple[float, float]:
@@ -118,33 +129,27 @@ def main() -> None:
     print(f"sweep: default toy config, {len(spec.points)} configs x {len(spec.seeds)} seeds = {runs} runs;")
     print(f"{workers} workers for the pool and Ray; median of {repeat} sweeps per case\n")
 
-    warm = []
-    for kind in kinds:
-        slots = 1 if kind == "inline" else workers
-        with make_executor(kind, workers) as ex:
-            one_sweep(spec, ex, "config", workers)  # start workers, import torch in them
+    with ExitStack() as stack:
+        warm_cases: list[Case] = []
+        for kind in kinds:
+            ex = stack.enter_context(make_executor(kind, workers))
+            one_sweep(spec, ex, "config", workers)  # start the workers, import torch in them
             for grouping in ("config", "run"):
-                warm.append(
-                    measure(
+                warm_cases.append(
+                    (
                         f"{names[kind]}, task per {grouping}",
                         lambda e=ex, g=grouping: one_sweep(spec, e, g, workers),
-                        repeat,
-                        slots,
-                        runs,
+                        1 if kind == "inline" else workers,
                     )
                 )
+        warm = measure(warm_cases, repeat, runs)
     print_table("Warm: executor already started (throughput of a long sweep)", warm)
 
-    cold = [
-        measure(
-            f"{names[kind]}",
-            lambda k=kind: cli_sweep(spec_data, k, workers),
-            repeat,
-            1 if kind == "inline" else workers,
-            runs,
-        )
+    cold_cases: list[Case] = [
+        (names[kind], lambda k=kind: cli_sweep(spec_data, k, workers), 1 if kind == "inline" else workers)
         for kind in kinds
     ]
+    cold = measure(cold_cases, repeat, runs)
     print_table("Cold: `python -m dkvb_core sweep` in a fresh process (import + start-up + sweep)", cold)
     print("x single: runs/s against the single-process row of the same table, measured in this run.")
 
