@@ -225,6 +225,11 @@ try:
 except DataError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
+stages = " | ".join(", ".join(stream.class_names[c] for c in classes) for classes in stream.stage_classes)
+st.caption(
+    f"{len(stream.y_train):,} training and {len(stream.y_test):,} held-out images; stages: {stages}. "
+    "Each stage trains only on its own classes."
+)
 models = list(result.models)
 summary_row(result)
 st.subheader("Accuracy and forgetting")

@@ -49,6 +49,7 @@ def test_missing_weights_file_is_a_clear_error(tmp_path):
         ie.CNNEncoder("mnist", path=tmp_path / "nothing.pt")
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_corrupt_weights_file_is_a_clear_error(tmp_path):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"\x80\x04 definitely not a torch file" * 10)
