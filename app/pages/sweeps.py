@@ -28,7 +28,11 @@ from dkvb_core.sweep.spec import parse_value_list
 PAGE_MAX_RUNS = 200
 PLAYGROUND_PATH = "playground"
 NO_AXIS = "—"
-PRESET_CHOICES = {"toy": "The paper's toy (64 keys)", "toy-4-keys": "Too few keys (4 keys)"}
+PRESET_CHOICES = {
+    "toy": "The paper's toy (64 keys)",
+    "toy-4-keys": "Too few keys (4 keys)",
+    "digits": "Digits (8x8 pixels, 5 stages)",
+}
 STEPS_CHOICES = [50, 100, 200, 500, 1000]
 MODEL_CHOICES = ["dkvb", "linear", "mlp", "joint"]
 # Values offered when a field is picked as an axis (any field works; these are good first tries).
@@ -48,6 +52,7 @@ DEFAULT_AXES = [("dkvb.num_codebooks", "1, 2, 4, 8"), ("dkvb.keys_per_codebook",
 HIDDEN_FIELDS = {"seed", "stream.csv_path", "stream.kind", "stream.encoder"}
 FIELDS = [name for name, *_ in describe_fields() if name not in HIDDEN_FIELDS]
 RANGES = {name: allowed for name, _d, allowed, _desc in describe_fields()}
+DEFAULTS = {name: default for name, default, _a, _desc in describe_fields()}  # JSON text: a first value
 
 
 # --- building and starting a sweep -------------------------------------------------------
@@ -55,7 +60,7 @@ RANGES = {name: allowed for name, _d, allowed, _desc in describe_fields()}
 
 def _suggest(i: int) -> None:
     field = st.session_state[f"sweep:axis{i}"]
-    st.session_state[f"sweep:values{i}"] = SUGGESTED_VALUES.get(field, "")
+    st.session_state[f"sweep:values{i}"] = SUGGESTED_VALUES.get(field, DEFAULTS.get(field, ""))
 
 
 def spec_form() -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:

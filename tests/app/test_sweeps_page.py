@@ -139,3 +139,14 @@ def test_cancel_keeps_finished_runs_and_stops_early():
     at.run()
     assert not at.exception
     assert any(f"Cancelled after {job.done} of 48 runs" in w.value for w in at.warning)
+
+
+def test_picking_an_axis_suggests_values_or_the_default():
+    at = open_page()
+    at.selectbox(key="sweep:axis2").set_value("mlp.hidden")
+    at.run()
+    assert at.text_input(key="sweep:values2").value == "8, 32, 128"
+    at.selectbox(key="sweep:axis2").set_value("dkvb.decay")
+    at.run()
+    assert at.text_input(key="sweep:values2").value == "0.95"
+    assert any("20 configs × 3 seeds = **60 runs**" in c.value for c in at.caption)  # one value: same count
