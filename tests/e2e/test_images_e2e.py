@@ -14,7 +14,9 @@ def _plots(page) -> int:
 
 
 def test_images_page_digits_then_mnist(open_page):
-    page = open_page("images")
+    page = open_page("")
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Images", exact=True).click()
+    wait_idle(page)
     page.get_by_role("heading", name="Images").first.wait_for()
     page.get_by_text("DKVB: final accuracy").first.wait_for()
     page.locator(".js-plotly-plot").nth(5).wait_for()
