@@ -140,3 +140,21 @@ def test_the_registered_cnn_picks_weights_by_data_set():
     assert make_encoder("cnn", 64, "digits").path.name == "cnn_fashion.pt"
     with pytest.raises(DataError, match="use identity for toy"):
         make_encoder("cnn", 2, "toy")
+
+
+def test_same_config_and_seed_give_the_same_numbers_cached_or_not():
+    from dkvb_core import preset, run
+
+    cfg = preset("mnist").replace(**{"train.steps_per_stage": 15, "record.every": 0, "dkvb.keys_per_codebook": 64})
+    first = run(cfg)  # embeddings computed
+    ie.clear_memory_cache()
+    second = run(cfg)  # embeddings read back from the disk cache
+    for name in first.models:
+        np.testing.assert_array_equal(first.accuracy_matrix(name), second.accuracy_matrix(name))
+        np.testing.assert_array_equal(first.models[name].test_predictions, second.models[name].test_predictions)
+
+
+def test_encoder_record_describes_the_weights_in_use():
+    rec = ie.encoder_record("fashion")
+    assert rec["trained_on"] == "mnist" and rec["test_accuracy"] == RECORD["cnn_mnist.pt"]["test_accuracy"]
+    assert ie.encoder_record("toy") == {}
