@@ -32,7 +32,9 @@ CONTROLS = {
     "img:steps": "train.steps_per_stage",
     "img:encoder": "stream.encoder",
     "img:models": "train.models",
+    "img:per_stage": "stream.classes_per_stage",
 }
+PER_STAGE_OPTIONS = [1, 2, 5, 10]
 DEFAULT_MODELS = ["dkvb", "linear", "mlp", "joint"]
 
 
@@ -83,6 +85,12 @@ def controls() -> Config | None:
         st.select_slider("Keys per codebook", _with(KEYS_OPTIONS, st.session_state["img:keys"]), key="img:keys")
         st.select_slider("Learning rate (values)", _with(LR_OPTIONS, st.session_state["img:lr"]), key="img:lr")
     with sb.expander("Training", expanded=True):
+        st.select_slider(
+            "Classes per stage",
+            _with(PER_STAGE_OPTIONS, st.session_state["img:per_stage"]),
+            key="img:per_stage",
+            help="2: five stages of two classes (0, 1 | 2, 3 | ...); 10: one stage, no shift at all",
+        )
         st.select_slider("Steps per stage", _with(STEPS_OPTIONS, st.session_state["img:steps"]), key="img:steps")
         st.multiselect("Models", list(MODEL_NAMES), key="img:models", format_func=MODEL_LABELS.get)
         st.number_input("Seed", 0, 2**31 - 1, value=0, step=1, key="img:seed")

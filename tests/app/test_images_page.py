@@ -84,6 +84,14 @@ def test_missing_fashion_mnist_says_how_to_install(tmp_path, monkeypatch):
     assert not at.metric  # nothing is trained on a set that is not there
 
 
+def test_classes_per_stage_changes_the_stages():
+    at = open_page()
+    at.select_slider(key="img:per_stage").set_value(5).run()
+    assert not at.exception and not at.error
+    assert any("stages: 0, 1, 2, 3, 4 | 5, 6, 7, 8, 9." in c.value for c in at.caption)
+    assert len(at.metric) == 4
+
+
 def test_no_models_is_named_and_the_last_results_stay():
     at = open_page()
     at.multiselect(key="img:models").set_value([]).run()
