@@ -19,6 +19,8 @@ from dkvb_core.errors import DKVBError
 from dkvb_core.sweep.task import Task, limit_threads, run_task
 
 EXECUTORS = ("local", "ray", "inline")
+# Results are a few kB a task: a small object store keeps a local Ray instance light on a shared box.
+LOCAL_OBJECT_STORE_BYTES = 256 * 2**20
 Rows = list[dict[str, Any]]
 
 
@@ -134,6 +136,7 @@ class RayExecutor(SweepExecutor):
                 kwargs["address"] = address
             else:
                 kwargs["num_cpus"] = num_cpus or default_workers()
+                kwargs["object_store_memory"] = LOCAL_OBJECT_STORE_BYTES
             try:
                 ray.init(**kwargs)
             except (ConnectionError, RuntimeError, ValueError) as exc:
