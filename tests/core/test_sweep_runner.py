@@ -135,11 +135,11 @@ def test_load_sweep_names_what_is_missing(tmp_path):
     from dkvb_core.errors import DataError
     from dkvb_core.sweep import load_sweep
 
-    with pytest.raises(DataError, match="no spec.json"):
+    with pytest.raises(DataError, match=r"no spec\.json"):
         load_sweep(tmp_path)
     (tmp_path / "spec.json").write_text('{"axes": {"dkvb.lr": [0.1]}}')
     with pytest.raises(DataError, match="no finished runs"):
         load_sweep(tmp_path)
     (tmp_path / "spec.json").write_text('{"axes": {"dkvb.nope": [0.1]}}')
-    with pytest.raises(DataError, match="not a valid sweep spec.*axes.dkvb.nope"):
+    with pytest.raises(DataError, match=r"not a valid sweep spec.*axes\.dkvb\.nope"):
         load_sweep(tmp_path)
