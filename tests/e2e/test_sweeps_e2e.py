@@ -57,6 +57,7 @@ def test_run_a_sweep_and_open_a_cell_in_the_playground(open_page, page):
     assert plots.count() == 2  # heatmap and lines
     heatmap_text = plots.first.inner_text()
     assert "±" in heatmap_text and "dkvb.keys_per_codebook" in heatmap_text
+    plots.first.scroll_into_view_if_needed()  # the app scrolls inside its own container
     screenshot(page, "sweeps_results")
 
     # Clicking the heatmap's top-right cell (2 codebooks, 16 keys) picks it for the link.
