@@ -38,8 +38,8 @@ def inject_css(present: bool) -> None:
 
 
 def chart_height(normal: int) -> int:
-    """Charts grow by a third in presentation mode."""
-    return int(normal * 1.35) if st.session_state.get("present") else normal
+    """Charts grow a little in presentation mode (width, not height, limits the square panels)."""
+    return int(normal * 1.1) if st.session_state.get("present") else normal
 
 
 def page_header(title: str, subtitle: str) -> None:

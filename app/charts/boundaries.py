@@ -17,8 +17,9 @@ from app.charts.common import (
     style,
     subplot_layout,
 )
-from app.charts.palette import MODEL_LABELS, region_colourscale, region_ids
-from dkvb_core import RunResult
+from app.charts.palette import MODEL_LABELS, region_colourscale, region_ids, region_palette
+from app.charts.png import data_uri, palette_png
+from dkvb_core import GridSpec, RunResult
 from dkvb_core.analysis import seen_accuracy_per_frame
 
 PAST_OPACITY = 0.22
@@ -45,13 +46,33 @@ def heatmap_trace(z: np.ndarray, xs: np.ndarray, ys: np.ndarray, n_classes: int,
     }
 
 
+def region_image(ids: np.ndarray, grid: GridSpec, stride: int, n_classes: int, panel: int) -> dict:
+    """A layout image of one region map (rows along y, as the grid): a palette PNG of class ids
+    stretched over the grid's extent, under the points."""
+    xa, ya = axis_ref(panel)
+    step_x = (grid.x_max - grid.x_min) / max(grid.size - 1, 1) * stride
+    step_y = (grid.y_max - grid.y_min) / max(grid.size - 1, 1) * stride
+    rows, cols = ids.shape
+    return {
+        "source": data_uri(palette_png(ids[::-1], region_palette(n_classes))),  # PNG row 0 is the top
+        "xref": xa,
+        "yref": ya,
+        "x": grid.x_min - step_x / 2,
+        "y": grid.y_min + step_y * (rows - 0.5),
+        "sizex": step_x * cols,
+        "sizey": step_y * rows,
+        "xanchor": "left",
+        "yanchor": "top",
+        "sizing": "stretch",
+        "layer": "below",
+    }
+
+
 def points_trace(
     x: np.ndarray, y: np.ndarray, n_classes: int, panel: int, held_out: bool = False, gl: bool = False
 ) -> dict:
     """Points coloured by class id (numeric colours + a stepwise scale: compact and fast).
-
-    ``gl``: WebGL points. Animated charts need them: plotly.js stops drawing SVG heatmaps while
-    an animation restyles SVG scatter traces, but WebGL points leave the heatmaps alone."""
+    ``gl``: WebGL points (for very many points)."""
     xa, ya = axis_ref(panel)
     marker: dict = {
         "color": y.astype(np.uint8),
@@ -106,41 +127,43 @@ def frame_title(result: RunResult, f: int, acc: dict[str, np.ndarray]) -> str:
 def animated_boundaries(result: RunResult, models: list[str], show_test: bool = False, height: int = 600) -> go.Figure:
     """One panel per model; frames step through training with Play/Pause and a scrubber.
 
-    Each frame carries each model's region map (uint8) and the opacity of each stage's points.
+    Regions are layout images (palette PNGs of uint8 class ids; heatmap traces stop drawing
+    while plotly animates scatter traces). Each frame carries each model's region image and the
+    opacity of each stage's points: the current stage bold, earlier faded, later hidden.
     """
     if result.grid is None or result.x_train is None:
         raise ValueError("animated_boundaries: the run has no 2-D decision-boundary grid")
     models = [m for m in models if m in result.models] or list(result.models)
     n, T, G = len(result.class_names), result.num_stages, result.grid.size
     frames_idx, stride = plan_animation(result.num_frames, result.stage_end_frames, G, len(models))
-    xs, ys = grid_axes(result.grid, stride)
     regions = {m: region_ids(grid_frames(result.models[m].grid_predictions[frames_idx], G, stride), n) for m in models}
     acc = {m: seen_accuracy_per_frame(result.models[m].stage_accuracy, result.frame_stage) for m in models}
+
+    def images(i: int) -> list[dict]:
+        return [region_image(regions[m][i], result.grid, stride, n, k) for k, m in enumerate(models)]
+
     first = int(result.frame_stage[frames_idx[0]])
     data: list[dict] = []
-    for k, m in enumerate(models):
-        data.append(heatmap_trace(regions[m][0], xs, ys, n, k))
-        data.extend(_stage_trace(result, t, k, first, gl=True) for t in range(T))
+    for k in range(len(models)):
+        data.extend(_stage_trace(result, t, k, first) for t in range(T))
         if show_test:
             assert result.x_test is not None and result.y_test is not None
-            data.append(points_trace(result.x_test, result.y_test, n, k, held_out=True, gl=True))
-    per_model = 1 + T + (1 if show_test else 0)
+            data.append(points_trace(result.x_test, result.y_test, n, k, held_out=True))
+    per_model = T + (1 if show_test else 0)
     frames = []
     for i, f in enumerate(frames_idx):
         stage = int(result.frame_stage[f])
         fdata, traces = [], []
-        for k, m in enumerate(models):
-            fdata.append({"type": "heatmap", "z": regions[m][i]})
-            traces.append(k * per_model)
+        for k in range(len(models)):
             for t in range(T):
-                fdata.append({"type": "scattergl", "marker": {"opacity": stage_opacity(t, stage)}})
-                traces.append(k * per_model + 1 + t)
+                fdata.append({"type": "scatter", "marker": {"opacity": stage_opacity(t, stage)}})
+                traces.append(k * per_model + t)
         frames.append(
             {
                 "name": str(int(f)),
                 "data": fdata,
                 "traces": traces,
-                "layout": {"title": {"text": frame_title(result, int(f), acc)}},
+                "layout": {"title": {"text": frame_title(result, int(f), acc)}, "images": images(i)},
             }
         )
     layout = subplot_layout(
@@ -148,6 +171,7 @@ def animated_boundaries(result: RunResult, models: list[str], show_test: bool = 
     )
     square_axes(layout, result.grid, len(models))
     layout.update(animation_controls(result, frames_idx))
+    layout["images"] = images(0)
     layout["title"] = {"text": frame_title(result, int(frames_idx[0]), acc), "x": 0.01, "y": 0.97, "font": {"size": 21}}
     fig = style(raw_figure(data, layout, frames), height)
     fig.update_layout(margin={"t": 120, "b": 90, "l": 10, "r": 10})

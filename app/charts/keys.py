@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from app.charts.boundaries import animation_controls, heatmap_trace
+from app.charts.boundaries import animation_controls, heatmap_trace, region_image
 from app.charts.common import grid_axes, plan_animation, points_colourscale, raw_figure, square_axes, style
 from app.charts.palette import NO_CLASS, class_colour, region_ids
 from dkvb_core import RunResult
@@ -36,7 +36,7 @@ def _key_trace(keys: np.ndarray, colours: np.ndarray, n: int) -> dict:
     scale = points_colourscale(n + 1)
     scale = [[p, NO_CLASS if i >= 2 * n else c] for i, (p, c) in enumerate(scale)]
     return {
-        "type": "scattergl",
+        "type": "scatter",
         "x": keys[:, 0],
         "y": keys[:, 1],
         "mode": "markers",
@@ -73,7 +73,6 @@ def animated_key_map(result: RunResult, codebook: int = 0, height: int = 620) ->
     n, G = len(result.class_names), result.grid.size
     codebook = int(np.clip(codebook, 0, result.keys_2d.shape[0] - 1))
     frames_idx, stride = plan_animation(result.num_frames, result.stage_end_frames, G, 1)
-    xs, ys = grid_axes(result.grid, stride)
     votes = an.region_votes(rec.value_votes[frames_idx], result.grid_key_index, codebook)
     regions = region_ids(votes.reshape(len(frames_idx), G, G)[:, ::stride, ::stride], n)
     key_votes = rec.value_votes[frames_idx, codebook, :]
@@ -81,16 +80,16 @@ def animated_key_map(result: RunResult, codebook: int = 0, height: int = 620) ->
     touched = (key_votes < 255).sum(axis=1)
     keys = result.keys_2d[codebook]
     last = len(frames_idx) - 1  # open on the end of the stream; Play replays from the start
-    data = [heatmap_trace(regions[last], xs, ys, n, 0), _key_trace(keys, _key_marker_colours(key_votes[last], n), n)]
+    data = [_key_trace(keys, _key_marker_colours(key_votes[last], n), n)]
     frames = [
         {
             "name": str(int(f)),
-            "data": [
-                {"type": "heatmap", "z": regions[i]},
-                {"type": "scattergl", "marker": {"color": _key_marker_colours(key_votes[i], n)}},
-            ],
-            "traces": [0, 1],
-            "layout": {"title": {"text": _title(result, int(f), int(touched[i]), K)}},
+            "data": [{"type": "scatter", "marker": {"color": _key_marker_colours(key_votes[i], n).tolist()}}],
+            "traces": [0],
+            "layout": {
+                "title": {"text": _title(result, int(f), int(touched[i]), K)},
+                "images": [region_image(regions[i], result.grid, stride, n, 0)],
+            },
         }
         for i, f in enumerate(frames_idx)
     ]
@@ -98,6 +97,7 @@ def animated_key_map(result: RunResult, codebook: int = 0, height: int = 620) ->
     square_axes(layout, result.grid, 1)
     layout.update(animation_controls(result, frames_idx, active=last))
     layout["updatemenus"][0]["buttons"][0]["args"] = [[str(int(f)) for f in frames_idx], PLAY_FROM_START]
+    layout["images"] = [region_image(regions[last], result.grid, stride, n, 0)]
     layout["title"] = {
         "text": _title(result, int(frames_idx[last]), int(touched[last]), K),
         "x": 0.01,
@@ -122,7 +122,6 @@ def final_key_map(result: RunResult, codebook: int = 0, height: int = 420, title
         heatmap_trace(region_ids(votes.reshape(G, G), n), xs, ys, n, 0),
         _key_trace(result.keys_2d[codebook], _key_marker_colours(rec.value_votes[-1, codebook], n), n),
     ]
-    data[1]["type"] = "scatter"
     layout: dict = {"xaxis": {"domain": [0, 1]}, "yaxis": {"domain": [0, 1]}, "title": {"text": title, "x": 0.01}}
     square_axes(layout, result.grid, 1)
     fig = style(raw_figure(data, layout), height)

@@ -54,9 +54,14 @@ def tint(hex_colour: str, amount: float = 0.55) -> str:
     return "#" + "".join(f"{round(v):02x}" for v in out)
 
 
+def region_palette(num_classes: int, amount: float = 0.55) -> list[str]:
+    """Region colours by id: light class tints, then "no class" at id ``num_classes``."""
+    return [tint(class_colour(c), amount) for c in range(num_classes)] + [NO_CLASS]
+
+
 def region_colourscale(num_classes: int, amount: float = 0.55) -> list[list[float | str]]:
     """A stepwise scale for z in 0..num_classes, where z == num_classes means "no class"."""
-    colours = [tint(class_colour(c), amount) for c in range(num_classes)] + [NO_CLASS]
+    colours = region_palette(num_classes, amount)
     n = len(colours)
     scale: list[list[float | str]] = []
     for i, colour in enumerate(colours):

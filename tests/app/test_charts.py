@@ -1,43 +1,56 @@
 """Chart builders, tested on their data: trace and frame counts, dtypes, axis ranges, sizes."""
 
+import base64
 import json
 
 import numpy as np
 import pytest
 
 from app import downloads
-from app.charts import boundaries, common, forgetting, keys, palette
+from app.charts import boundaries, common, forgetting, keys, palette, png
 
 
 def spec(fig) -> dict:
     return json.loads(fig.to_json())
 
 
-def test_animated_boundaries_frames_traces_and_uint8_regions(small_result):
+def region_of(image: dict) -> np.ndarray:
+    """Class ids of a layout image (PNG rows run top-down, the grid's rows bottom-up)."""
+    source = image["source"]
+    assert source.startswith("data:image/png;base64,")
+    return png.decode_palette_png(base64.b64decode(source.split(",", 1)[1]))[::-1]
+
+
+def test_animated_boundaries_frames_traces_and_class_id_regions(small_result):
     r = small_result
     fig = boundaries.animated_boundaries(r, ["dkvb", "linear", "mlp"])
-    T = r.num_stages
-    assert len(fig.data) == 3 * (1 + T)
-    assert len(fig.frames) == r.num_frames  # small run: every frame fits the budget
-    d = spec(fig)
-    z = d["data"][0]["z"]
-    assert z["dtype"] == "u1"  # compact typed array, not floats
-    assert [t["type"] for t in d["data"][: 1 + T]] == ["heatmap"] + ["scattergl"] * T
-    # frame k shows model regions of frame k
-    G = r.grid.size
-    last = fig.frames[-1].data[0].z
-    np.testing.assert_array_equal(
-        np.asarray(last), palette.region_ids(r.models["dkvb"].grid_predictions[-1].reshape(G, G), 8)
-    )
-    assert fig.layout.xaxis.range == (r.grid.x_min, r.grid.x_max)
-    assert len(fig.layout.sliders[0].steps) == len(fig.frames)
+    T, G = r.num_stages, r.grid.size
+    assert len(fig.data) == 3 * T  # one points trace per stage and model
+    frames = fig.frame_dicts
+    assert len(frames) == r.num_frames  # small run: every frame fits the budget
+    assert len(spec(fig)["frames"]) == len(frames)
+    last = frames[-1]["layout"]["images"]
+    assert len(last) == 3 and [i["xref"] for i in last] == ["x", "x2", "x3"]
+    for image, m in zip(last, ["dkvb", "linear", "mlp"], strict=True):
+        expected = palette.region_ids(r.models[m].grid_predictions[-1].reshape(G, G), 8)
+        np.testing.assert_array_equal(region_of(image), expected)
+    assert tuple(fig.layout.xaxis.range) == (r.grid.x_min, r.grid.x_max)
+    assert len(fig.layout.sliders[0].steps) == len(frames)
 
 
 def test_current_stage_bold_earlier_faded_later_hidden(small_result):
     fig = boundaries.animated_boundaries(small_result, ["dkvb"])
-    stage2 = next(f for f in fig.frames if small_result.frame_stage[int(f.name)] == 2)
-    opacities = [t.marker.opacity for t in stage2.data[1:]]
+    stage2 = next(f for f in fig.frame_dicts if small_result.frame_stage[int(f["name"])] == 2)
+    opacities = [t["marker"]["opacity"] for t in stage2["data"]]
     assert opacities == [boundaries.PAST_OPACITY, boundaries.PAST_OPACITY, 1.0, 0.0]
+
+
+def test_png_round_trip_and_limits():
+    ids = np.array([[0, 1, 2], [8, 8, 3]], np.uint8)
+    pal = palette.region_palette(8)
+    np.testing.assert_array_equal(png.decode_palette_png(png.palette_png(ids, pal)), ids)
+    with pytest.raises(ValueError, match="colour"):
+        png.palette_png(np.array([[9]], np.uint8), pal)
 
 
 def test_held_out_points_add_one_trace_per_model(small_result):
@@ -50,7 +63,7 @@ def test_default_run_animation_stays_under_3_mb(default_result):
     fig = boundaries.animated_boundaries(default_result, ["dkvb", "linear", "mlp"], show_test=True)
     size = len(fig.to_json())
     assert size <= 3_000_000, size
-    assert len(fig.frames) >= common.MIN_FRAMES
+    assert len(fig.frame_dicts) >= common.MIN_FRAMES
     key_map = keys.animated_key_map(default_result)
     assert len(key_map.to_json()) <= 3_000_000
 
@@ -78,11 +91,13 @@ def test_paper_figure_has_a_panel_per_model_and_stage(small_result):
 def test_key_map_frames_follow_value_votes(small_result):
     r = small_result
     fig = keys.animated_key_map(r, 0)
-    assert len(fig.frames) == r.num_frames
+    assert len(fig.frame_dicts) == r.num_frames
     G = r.grid.size
-    expected = palette.region_ids(r.models["dkvb"].value_votes[-1, 0][r.grid_key_index[0]].reshape(G, G), 8)
-    np.testing.assert_array_equal(np.asarray(fig.frames[-1].data[0].z), expected)
-    assert len(fig.data[1].x) == r.keys_2d.shape[1]  # one marker per key
+    votes = r.models["dkvb"].value_votes
+    expected = palette.region_ids(votes[-1, 0][r.grid_key_index[0]].reshape(G, G), 8)
+    np.testing.assert_array_equal(region_of(fig.frame_dicts[-1]["layout"]["images"][0]), expected)
+    assert fig.frame_dicts[0]["data"][0]["marker"]["color"] == palette.region_ids(votes[0, 0], 8).tolist()
+    assert len(fig.data[0].x) == r.keys_2d.shape[1]  # one marker per key
 
 
 def test_four_keys_share_keys_across_stages_64_do_not(small_result, four_keys_result):

@@ -35,12 +35,12 @@ def widget(at: AppTest, kind: str, label: str):
 def test_playground_shows_the_animation_and_redraws_on_a_control_change():
     at = start()
     (fig,) = charts(at)
-    assert len(fig["frames"]) == 21 and len(fig["data"]) == 3 * 5
-    before = fig["frames"][-1]["data"][0]["z"]["bdata"]
+    assert len(fig["frames"]) == 21 and len(fig["data"]) == 3 * 4
+    before = fig["frames"][-1]["layout"]["images"][0]["source"]
     widget(at, "select_slider", "Keys per codebook").set_value(4).run()
     assert not at.exception
     (after,) = charts(at)
-    assert after["frames"][-1]["data"][0]["z"]["bdata"] != before
+    assert after["frames"][-1]["layout"]["images"][0]["source"] != before
     assert at.query_params["dkvb.keys_per_codebook"] == "4"
     dkvb_metric = at.metric[0]
     assert dkvb_metric.label.startswith("DKVB") and dkvb_metric.value == "50%"
@@ -50,7 +50,7 @@ def test_playground_paper_figure_and_held_out_points():
     at = start()
     widget(at, "toggle", "Show held-out points (◆)").set_value(True).run()
     (fig,) = charts(at)
-    assert len(fig["data"]) == 3 * 6
+    assert len(fig["data"]) == 3 * 5
     at.segmented_control[0].set_value("paper").run()
     (paper,) = charts(at)
     assert sum(t["type"] == "heatmap" for t in paper["data"]) == 3 * 4
@@ -61,7 +61,7 @@ def test_models_control_changes_the_panels():
     at = start()
     widget(at, "multiselect", "Models").set_value(["dkvb", "mlp"]).run()
     (fig,) = charts(at)
-    assert sum(t["type"] == "heatmap" for t in fig["data"]) == 2
+    assert len(fig["layout"]["images"]) == 2
     assert at.query_params["train.models"] == "dkvb,mlp"
 
 

@@ -28,9 +28,9 @@ def test_each_page_loads_without_an_exception(open_page, path, marker):
 
 def test_default_landing_page(open_page):
     page = open_page("")
-    page.locator(".js-plotly-plot .hm image").first.wait_for()
+    page.locator(".js-plotly-plot .imagelayer image").first.wait_for()
     assert_no_exception(page)
-    assert page.locator(".js-plotly-plot .hm image").count() == 3  # dkvb, linear, mlp
+    assert page.locator(".js-plotly-plot .imagelayer image").count() == 3  # dkvb, linear, mlp
     screenshot(page, "playground_default")
 
 
@@ -60,7 +60,7 @@ def test_play_runs_the_animation(open_page):
         "() => !document.querySelector('.js-plotly-plot .gtitle').textContent.includes('step 0 ')", timeout=10_000
     )
     page.wait_for_timeout(1200)
-    assert page.locator(".js-plotly-plot .hm image").count() == 3  # regions still drawn while playing
+    assert page.locator(".js-plotly-plot .imagelayer image").count() == 3  # regions still drawn while playing
     screenshot(page, "playground_playing")
     page.get_by_text("❚❚ Pause").first.click()
     assert re.search(r"Stage \d of 4", plot_title(page))

@@ -1,0 +1,120 @@
+"""Control change -> chart drawn, in a real browser against a real `streamlit run` server.
+
+Measures (each >= 5 runs; median and 95th percentile, and the ratio to the baseline measured in
+the same run):
+- first render: server health OK -> the landing page's decision-boundary heatmaps drawn (once);
+- baseline: reload the page with the default config (result already cached) -> heatmaps drawn;
+- new seed (uncached): type a new seed -> the redrawn heatmaps differ (a full training run);
+- seen seed (cached): type a seed already run -> the heatmaps differ.
+
+Usage: python benchmarks/bench_browser.py [--runs 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.conftest import (  # noqa: E402 - reuse the e2e server and browser settings
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    free_port,
+    start_server,
+    stop_server,
+    wait_healthy,
+)
+
+HEATMAP = ".js-plotly-plot .imagelayer image"  # the region maps (layout images)
+READY = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+PANELS = 3  # dkvb, linear, mlp on the default config
+DRAWN = f"() => document.querySelectorAll('{HEATMAP}').length >= {PANELS}"
+CHANGED = "() => { const gd = document.querySelector('.js-plotly-plot'); return gd && gd.data !== window.__benchData; }"
+
+
+def drawn(page) -> None:
+    """Every panel has its heatmap image, then two animation frames have been painted."""
+    page.wait_for_function(DRAWN, timeout=120_000)
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+def mark_chart(page) -> None:
+    """Remember the chart's data object: plotly replaces it when it draws new data."""
+    page.evaluate("() => { window.__benchData = document.querySelector('.js-plotly-plot').data; }")
+
+
+def set_seed(page, seed: int) -> float:
+    """Type a seed and press Enter; seconds until the chart is drawn with the new data."""
+    box = page.get_by_label("Seed")
+    drawn(page)
+    mark_chart(page)
+    box.fill(str(seed))
+    start = time.perf_counter()
+    box.press("Enter")
+    page.wait_for_function(CHANGED, timeout=120_000)
+    drawn(page)
+    elapsed = time.perf_counter() - start
+    page.wait_for_selector(READY, timeout=120_000)
+    return elapsed
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, help="runs per scenario (>= 5)")
+    args = parser.parse_args()
+    runs = max(5, args.runs)
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = Path(tempfile.mkdtemp()) / "server.log"
+    proc = start_server(port, log)
+    results: dict[str, list[float]] = {}
+    try:
+        up = wait_healthy(url, proc)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            t0 = time.perf_counter()
+            page.goto(url)
+            page.locator("h1").first.wait_for(timeout=120_000)
+            results["first render: title shown"] = [time.perf_counter() - t0]
+            drawn(page)
+            results["first render: heatmaps drawn"] = [time.perf_counter() - t0]
+            page.wait_for_selector(READY, timeout=120_000)
+            baseline = []
+            for _ in range(runs):
+                t = time.perf_counter()
+                page.reload()
+                drawn(page)
+                baseline.append(time.perf_counter() - t)
+                page.wait_for_selector(READY, timeout=120_000)
+            results["baseline: reload, cached run"] = baseline
+            results["control change: new seed (uncached)"] = [set_seed(page, 100 + i) for i in range(runs)]
+            results["control change: seen seed (cached)"] = [set_seed(page, 100 + (i + 1) % runs) for i in range(runs)]
+            browser.close()
+    finally:
+        stop_server(proc)
+    base = statistics.median(results["baseline: reload, cached run"])
+    print(f"server healthy after {up:.2f} s; {runs} runs a scenario; times in seconds")
+    print(f"{'scenario':<40} {'n':>3} {'median':>8} {'p95':>8} {'x baseline':>11}")
+    for name, values in results.items():
+        med = statistics.median(values)
+        print(f"{name:<40} {len(values):>3} {med:>8.3f} {p95(values):>8.3f} {med / base:>11.2f}")
+
+
+if __name__ == "__main__":
+    main()
