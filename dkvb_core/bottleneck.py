@@ -20,7 +20,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from dkvb_core.kmeans import kmeans, squared_distances
+from dkvb_core.kmeans import kmeans_batched, squared_distances
 
 InitMode = Literal["random", "kmeans"]
 
@@ -87,9 +87,8 @@ class KeyValueBottleneck(nn.Module):
         """
         x = self._flatten_per_codebook(x)
         if self.init_mode == "kmeans":
-            for c in range(self.num_codebooks):
-                centers, _ = kmeans(x[c], self.num_pairs, self.kmeans_iters, self.generator)
-                self.keys[c] = centers
+            centers, _ = kmeans_batched(x, self.num_pairs, self.kmeans_iters, self.generator)
+            self.keys.copy_(centers)
         self.ema_cluster_size.fill_(1.0)
         self.ema_key_sum.copy_(self.keys)
         self.initted.fill_(True)
