@@ -5,7 +5,8 @@ the same run):
 - first render: server health OK -> the landing page's decision-boundary heatmaps drawn (once);
 - baseline: reload the page with the default config (result already cached) -> heatmaps drawn;
 - new seed (uncached): type a new seed -> the redrawn heatmaps differ (a full training run);
-- seen seed (cached): type a seed already run -> the heatmaps differ.
+- seen seed (cached): type a seed already run -> the heatmaps differ;
+- view change: toggle the held-out points (no training) -> chart redrawn.
 
 Usage: python benchmarks/bench_browser.py [--runs 7]
 """
@@ -66,6 +67,19 @@ def set_seed(page, seed: int) -> float:
     return elapsed
 
 
+def toggle_held_out(page) -> float:
+    """Click the held-out points toggle (no training: pure redraw); seconds until drawn."""
+    drawn(page)
+    mark_chart(page)
+    start = time.perf_counter()
+    page.get_by_text("Show held-out points").click()
+    page.wait_for_function(CHANGED, timeout=120_000)
+    drawn(page)
+    elapsed = time.perf_counter() - start
+    page.wait_for_selector(READY, timeout=120_000)
+    return elapsed
+
+
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -105,6 +119,7 @@ def main() -> None:
             results["baseline: reload, cached run"] = baseline
             results["control change: new seed (uncached)"] = [set_seed(page, 100 + i) for i in range(runs)]
             results["control change: seen seed (cached)"] = [set_seed(page, 100 + (i + 1) % runs) for i in range(runs)]
+            results["view change: held-out points toggle"] = [toggle_held_out(page) for _ in range(runs)]
             browser.close()
     finally:
         stop_server(proc)

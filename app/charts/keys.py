@@ -153,6 +153,7 @@ def key_usage_heatmap(result: RunResult, codebook: int = 0, height: int = 330) -
     )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title_text=f"key of codebook {codebook}")
+    fig.update_layout(title={"text": "<b>Key usage</b> per stage", "x": 0.01})
     return style(fig, height)
 
 
@@ -170,6 +171,7 @@ def touched_fraction_bars(result: RunResult, height: int = 330) -> go.Figure:
         )
     )
     fig.update_yaxes(range=[0, 1.15], tickformat=".0%", title_text="keys touched")
+    fig.update_layout(title={"text": "<b>Keys touched</b> in each stage", "x": 0.01})
     return style(fig, height)
 
 
@@ -193,6 +195,7 @@ def overlap_heatmap(result: RunResult, height: int = 330) -> go.Figure:
         )
     )
     fig.update_yaxes(autorange="reversed")
+    fig.update_layout(title={"text": "<b>Key-set overlap</b> between stages", "x": 0.01})
     return style(fig, height)
 
 
