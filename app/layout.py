@@ -53,6 +53,15 @@ def page_header(title: str, subtitle: str) -> None:
         right.button("Present", on_click=_set_present, args=(True,), icon=":material/slideshow:", key="present_on")
 
 
+def loading_skeleton(title: str):
+    """A title and a note, drawn before the engine is imported on a server's first run."""
+    slot = st.empty()
+    with slot.container():
+        st.title(title)
+        st.caption("Starting the engine (first visit after a server start)…")
+    return slot
+
+
 def show_url_warnings(container=None) -> None:
     """Warnings about the link that opened the page (bad values replaced by defaults), once."""
     warnings = st.session_state.pop("_url_warnings", [])

@@ -18,7 +18,7 @@ import logging  # noqa: E402
 import streamlit as st  # noqa: E402
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException  # noqa: E402
 
-from app import layout, settings  # noqa: E402
+from app import layout  # noqa: E402 - light: only streamlit
 from app.pages import PAGES  # noqa: E402
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
@@ -39,6 +39,12 @@ def main() -> None:
     ]
     nav = st.navigation(pages, position="top" if present else "sidebar")
     spec = next((p for p in PAGES if p.url_path == nav.url_path), PAGES[0])
+    # The first run of a fresh server imports torch (~2 s): show the page's title meanwhile.
+    skeleton = layout.loading_skeleton(spec.title) if "torch" not in sys.modules else None
+    from app import settings  # heavy: dkvb_core and torch
+
+    if skeleton is not None:
+        skeleton.empty()
     if spec.shared_settings:
         settings.load_from_url_once()
         if present:

@@ -208,7 +208,7 @@ def animation_controls(result: RunResult, frames_idx: np.ndarray, active: int = 
             {
                 "active": active,
                 "x": 0.2,
-                "len": 0.8,
+                "len": 0.76,
                 "y": -0.01,
                 "yanchor": "top",
                 "pad": {"t": 8},

@@ -39,7 +39,7 @@ if view == "animation":
     )
 else:
     fig = boundaries.paper_figure(result, models, height_per_row=layout.chart_height(250))
-    st.plotly_chart(fig, key="paper_figure", config={"displaylogo": False})
+    st.plotly_chart(fig, key="paper_figure", config={"displaylogo": False}, theme=None)
     st.caption("Each column: the end of a stage. Each row: a model. The paper's Figure 1 setting.")
 
 cols = st.columns(len(models))

@@ -115,3 +115,14 @@ def test_presentation_mode_hides_the_controls(open_page):
     )
     page.get_by_role("button", name=re.compile("Exit presentation")).wait_for()
     screenshot(page, "presentation_mode")
+
+
+def test_keys_page_tells_the_4_vs_64_keys_story(open_page):
+    page = open_page(f"keys?{SMALL}&dkvb.keys_per_codebook=4&view.compare=1")
+    page.get_by_text("4 keys").first.wait_for()
+    page.get_by_text("64 keys").first.wait_for()
+    assert page.locator(".js-plotly-plot").count() == 4 + 4  # page charts + two key maps and overlaps
+    assert_no_exception(page)
+    page.get_by_role("heading", name="4 keys fail, 64 keys work").scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(screenshot(page, "keys_4_vs_64").with_name("keys_4_vs_64_viewport.png")))
