@@ -26,6 +26,7 @@ log = logging.getLogger("dkvb_explorer")
 
 
 def main() -> None:
+    st.session_state[layout.ENTRY_RAN] = True
     present = layout.presentation_mode()
     st.set_page_config(
         page_title="DKVB Explorer",

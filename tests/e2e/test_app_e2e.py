@@ -126,3 +126,29 @@ def test_keys_page_tells_the_4_vs_64_keys_story(open_page):
     page.get_by_role("heading", name="4 keys fail, 64 keys work").scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     page.screenshot(path=str(screenshot(page, "keys_4_vs_64").with_name("keys_4_vs_64_viewport.png")))
+
+
+def test_a_deep_link_opened_first_on_a_fresh_server_gets_the_whole_app(browser, tmp_path):
+    """A pages/ folder next to app/main.py must not make a fresh server serve pages without main.py."""
+    from tests.e2e.conftest import free_port, start_server, stop_server, wait_healthy, wait_idle
+
+    port = free_port()
+    proc = start_server(port, tmp_path / "fresh.log")
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc)
+        context = browser.new_context(viewport={"width": 1600, "height": 1000})
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{port}/keys?{SMALL}&dkvb.keys_per_codebook=4")
+        wait_idle(page)
+        page.locator('[data-testid="stMetricValue"]').first.wait_for()
+        keys = page.locator('[data-testid="stSidebar"] input[type="range"][aria-label="Keys per codebook"]')
+        keys.wait_for(state="attached")
+        assert keys.get_attribute("aria-valuetext") == "4"
+        assert page.locator('[data-testid="stMetricValue"]').first.text_content() == "1 × 4"
+        assert page.get_by_role("link", name="main", exact=True).count() == 0  # no old-style page list
+        assert page.get_by_role("link", name="Playground").count() == 1
+        assert_no_exception(page)
+        screenshot(page, "fresh_server_deep_link_keys")
+        context.close()
+    finally:
+        stop_server(proc)
