@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import assert_no_exception, screenshot, wait_rerun
+from tests.e2e.conftest import assert_no_exception, screenshot, wait_idle, wait_rerun
 
 pytestmark = pytest.mark.e2e
 SMALL = "train.steps_per_stage=200&record.every=25"
@@ -121,7 +121,9 @@ def test_keys_page_tells_the_4_vs_64_keys_story(open_page):
     page = open_page(f"keys?{SMALL}&dkvb.keys_per_codebook=4&view.compare=1")
     page.get_by_text("4 keys").first.wait_for()
     page.get_by_text("64 keys").first.wait_for()
-    assert page.locator(".js-plotly-plot").count() == 4 + 4  # page charts + two key maps and overlaps
+    wait_idle(page)
+    # page charts (key map, overlap, touched, usage) + a key map and an overlap for 4 and for 64 keys
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length === 8", timeout=30_000)
     assert_no_exception(page)
     page.get_by_role("heading", name="4 keys fail, 64 keys work").scroll_into_view_if_needed()
     page.wait_for_timeout(500)
