@@ -43,6 +43,8 @@ def chart_height(normal: int) -> int:
 
 
 ENTRY_RAN = "_entry_ran"
+# Charts keep their own projector styling (theme=None) and a lean mode bar.
+CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
 
 def ensure_entry_script() -> None:
@@ -66,6 +68,11 @@ def page_header(title: str, subtitle: str) -> None:
         right.button("Exit presentation", on_click=_set_present, args=(False,), icon=":material/close_fullscreen:")
     else:
         right.button("Present", on_click=_set_present, args=(True,), icon=":material/slideshow:", key="present_on")
+
+
+def chart(fig, key: str, container=None) -> None:
+    """Draw a plotly figure with the app's chart settings (own styling, lean mode bar)."""
+    (container or st).plotly_chart(fig, key=key, config=CHART_CONFIG, theme=None)
 
 
 def loading_skeleton(title: str):

@@ -48,7 +48,8 @@ if has_map:
         st.plotly_chart(
             charts.animated_key_map(result, codebook, height=layout.chart_height(640)),
             key="key_map",
-            config={"displaylogo": False},
+            config=layout.CHART_CONFIG,
+            theme=None,
         )
         st.caption(
             "Each region is the part of the plane whose nearest key is the diamond inside it, coloured by the "
@@ -58,16 +59,18 @@ if has_map:
 else:
     st.info("Keys can be drawn in input space for 2-D streams only; the usage charts still apply.")
 with right:
-    st.plotly_chart(charts.overlap_heatmap(result), key="overlap", config={"displaylogo": False})
+    st.plotly_chart(charts.overlap_heatmap(result), key="overlap", config=layout.CHART_CONFIG, theme=None)
     st.caption(
         "Key-set overlap of two stages: |A∩B| / |A∪B| of the keys they fetched (mean over codebooks). "
         "High overlap: a later stage rewrites an earlier stage's values."
     )
-    st.plotly_chart(charts.touched_fraction_bars(result, height=280), key="touched", config={"displaylogo": False})
+    st.plotly_chart(
+        charts.touched_fraction_bars(result, height=280), key="touched", config=layout.CHART_CONFIG, theme=None
+    )
     st.caption("Fraction of all keys fetched at least once during each stage.")
 
 st.subheader("Which keys each stage fetches")
-st.plotly_chart(charts.key_usage_heatmap(result, codebook), key="usage", config={"displaylogo": False})
+st.plotly_chart(charts.key_usage_heatmap(result, codebook), key="usage", config=layout.CHART_CONFIG, theme=None)
 st.caption("Fetch counts per key (columns) and stage (rows), log scale. Empty columns are dead keys.")
 
 st.subheader("4 keys fail, 64 keys work")
@@ -90,7 +93,11 @@ if compare:
             f"shared keys {an.shared_key_fraction(u):.0%}"
         )
         if r.grid is not None and r.keys_2d is not None:
-            col.plotly_chart(charts.final_key_map(r, 0, title=title), key=f"story_{k}", config={"displaylogo": False})
+            col.plotly_chart(
+                charts.final_key_map(r, 0, title=title), key=f"story_{k}", config=layout.CHART_CONFIG, theme=None
+            )
         else:
             col.markdown(title, unsafe_allow_html=True)
-        col.plotly_chart(charts.overlap_heatmap(r, height=260), key=f"story_overlap_{k}")
+        col.plotly_chart(
+            charts.overlap_heatmap(r, height=260), key=f"story_overlap_{k}", config=layout.CHART_CONFIG, theme=None
+        )

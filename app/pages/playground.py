@@ -32,14 +32,14 @@ st.markdown(class_legend_html(result), unsafe_allow_html=True)
 if view == "animation":
     show_test = view_params.url_toggle("Show held-out points (◆)", "heldout", False)
     fig = boundaries.animated_boundaries(result, models, show_test=show_test, height=layout.chart_height(600))
-    st.plotly_chart(fig, key="boundaries", config={"displaylogo": False}, theme=None)
+    st.plotly_chart(fig, key="boundaries", config=layout.CHART_CONFIG, theme=None)
     st.caption(
         "Regions: the class each model predicts there (grey: no class yet). Bold points: the stage being "
         "trained; faded: earlier stages. Press ▶ Play or drag the slider."
     )
 else:
     fig = boundaries.paper_figure(result, models, height_per_row=layout.chart_height(250))
-    st.plotly_chart(fig, key="paper_figure", config={"displaylogo": False}, theme=None)
+    st.plotly_chart(fig, key="paper_figure", config=layout.CHART_CONFIG, theme=None)
     st.caption("Each column: the end of a stage. Each row: a model. The paper's Figure 1 setting.")
 
 cols = st.columns(len(models))
