@@ -103,14 +103,14 @@ def test_dkvb(data, opt, decoder, topk):
 
 def test_sgd_freezes_a_row_once_no_longer_fetched_but_adam_keeps_moving_it(data):
     _, y, rows = data
-    first = np.zeros((1, N, 1), np.int64)  # step 1: every sample fetches row 0
-    later = np.ones((1, N, 1), np.int64)  # afterwards: row 1 only
+    slots = np.ones((1, N, 1), np.int64)  # samples fetch row 1 ...
+    slots[0, :B] = 0  # ... except the first B, which fetch row 0
+    first, later = np.arange(B)[None], rows[1:] % (N - B) + B
     for opt, keeps_moving in (("sgd", False), ("adam", True)):
-        fast = DKVBLearner({"train": first}, CLASSES, opt, 0.1, B, np.zeros((1, 3, CLASSES), np.float32))
-        numpy_train(fast, y, rows[:1])
+        fast = DKVBLearner({"train": slots}, CLASSES, opt, 0.1, B, np.zeros((1, 3, CLASSES), np.float32))
+        numpy_train(fast, y, first)
         after_first = fast.values[0, 0].copy()
         assert np.any(after_first != 0)
-        fast.inputs["train"] = later
-        numpy_train(fast, y, rows[1:])
+        numpy_train(fast, y, later)
         assert (not np.array_equal(fast.values[0, 0], after_first)) is keeps_moving
         assert np.all(fast.values[0, 2] == 0)  # never fetched: untouched by either optimiser
