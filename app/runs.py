@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import streamlit as st
-import torch
 
 from dkvb_core import Config, DKVBError, RunResult, Stream, run
 from dkvb_core.streams import load_csv_stream
@@ -22,9 +21,6 @@ from dkvb_core.streams import load_csv_stream
 MAX_CACHED_RUNS = 24
 MAX_CACHED_UPLOADS = 8
 Progress = Callable[[int, int], None]
-
-# Small tensors: one thread avoids thread hand-off costs and keeps two sessions from fighting.
-torch.set_num_threads(1)
 
 
 @dataclass(frozen=True)
