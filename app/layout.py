@@ -42,25 +42,12 @@ def chart_height(normal: int) -> int:
     return int(normal * 1.1) if st.session_state.get("present") else normal
 
 
-ENTRY_RAN = "_entry_ran"
 # Charts keep their own projector styling (theme=None) and a lean mode bar.
 CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
 
-def ensure_entry_script() -> None:
-    """Re-run once through app/main.py if this page was started without it (a deep link opened
-    first on a fresh server; see :mod:`app`)."""
-    if st.session_state.pop(ENTRY_RAN, False):
-        st.session_state["_reroutes"] = 0
-        return
-    if st.session_state.get("_reroutes", 0) < 1:
-        st.session_state["_reroutes"] = st.session_state.get("_reroutes", 0) + 1
-        st.rerun()
-
-
 def page_header(title: str, subtitle: str) -> None:
     """Title, a one-line explanation, and the presentation-mode switch on the right."""
-    ensure_entry_script()
     left, right = st.columns([5, 1], vertical_alignment="bottom")
     left.title(title)
     left.caption(subtitle)

@@ -19,14 +19,13 @@ import streamlit as st  # noqa: E402
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException  # noqa: E402
 
 from app import layout  # noqa: E402 - light: only streamlit
-from app.pages import PAGES  # noqa: E402
+from app.views import PAGES  # noqa: E402
 
-PAGES_DIR = Path(__file__).resolve().parent / "pages"
+PAGES_DIR = Path(__file__).resolve().parent / "views"
 log = logging.getLogger("dkvb_explorer")
 
 
 def main() -> None:
-    st.session_state[layout.ENTRY_RAN] = True
     present = layout.presentation_mode()
     st.set_page_config(
         page_title="DKVB Explorer",

@@ -10,8 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from dkvb_core import image_encoder
 
-ENTRY = str(Path(__file__).resolve().parent / "entry.py")
-PAGE = "../../app/pages/images.py"  # relative to the entry script
+ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+PAGE = "views/images.py"  # relative to the entry script
 
 
 def open_page() -> AppTest:

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-ENTRY = str(Path(__file__).resolve().parent / "entry.py")
-PAGES = Path(__file__).resolve().parents[2] / "app" / "pages"
+ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+PAGES = Path(__file__).resolve().parents[2] / "app" / "views"
 SMALL = {"train.steps_per_stage": "100", "record.every": "20"}
 
 

@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from dkvb_core.sweep import parse_spec, run_sweep
 
-ENTRY = str(Path(__file__).resolve().parent / "entry.py")
-PAGE = "../../app/pages/sweeps.py"  # relative to the entry script
+ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+PAGE = "views/sweeps.py"  # relative to the entry script
 BASE = {"train": {"steps_per_stage": 15, "models": ["dkvb", "linear"]}, "stream": {"train_per_class": 15}}
 
 

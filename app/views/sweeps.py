@@ -17,8 +17,8 @@ import streamlit as st
 
 from app import layout
 from app.charts import sweeps as charts
-from app.pages import PAGES
 from app.url_state import config_to_query
+from app.views import PAGES
 from dkvb_core import Config, ConfigError, DataError, DKVBError
 from dkvb_core.config import describe_fields
 from dkvb_core.sweep import load_sweep, parse_spec

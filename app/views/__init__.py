@@ -1,6 +1,9 @@
 """Streamlit pages, one script each, and the list the navigation is built from.
 
-To add a page: write ``app/pages/<name>.py`` (a plain Streamlit script) and add one line to
+The folder is deliberately not called ``pages/``: next to ``main.py`` that name switches Streamlit to
+its old file-based navigation (a deep link opened first on a fresh server would skip ``main.py``).
+
+To add a page: write ``app/views/<name>.py`` (a plain Streamlit script) and add one line to
 ``PAGES``. ``shared_settings=True`` pages get the toy-stream settings sidebar and read the
 current config with :func:`app.settings.current_config`.
 """
@@ -12,7 +15,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class PageSpec:
-    """One entry of the navigation: script file (in app/pages), title, icon, url path."""
+    """One entry of the navigation: script file (in app/views), title, icon, url path."""
 
     file: str
     title: str
