@@ -62,13 +62,25 @@ def chart(fig, key: str, container=None) -> None:
     (container or st).plotly_chart(fig, key=key, config=CHART_CONFIG, theme=None)
 
 
-def loading_skeleton(title: str):
-    """A title and a note, drawn before the engine is imported on a server's first run."""
-    slot = st.empty()
+def engine_starting(slot) -> None:
+    """Shown while a fresh server still imports the engine: a note, and an empty chart so the
+    browser loads and parses the chart library (~1-2 s) at the same time instead of afterwards."""
     with slot.container():
-        st.title(title)
         st.caption("Starting the engine (first visit after a server start)…")
-    return slot
+        st.plotly_chart(
+            {
+                "data": [{"type": "scatter", "x": [], "y": [], "hoverinfo": "skip"}],
+                "layout": {
+                    "height": 40,
+                    "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+                    "xaxis": {"visible": False},
+                    "yaxis": {"visible": False},
+                },
+            },
+            key="engine_starting",
+            config={"staticPlot": True, "displayModeBar": False},
+            theme=None,
+        )
 
 
 def show_url_warnings(container=None) -> None:

@@ -18,7 +18,7 @@ import logging  # noqa: E402
 import streamlit as st  # noqa: E402
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException  # noqa: E402
 
-from app import layout  # noqa: E402 - light: only streamlit
+from app import layout, settings, warmup  # noqa: E402 - light: streamlit and dkvb_core's config (no torch)
 from app.views import PAGES  # noqa: E402
 
 PAGES_DIR = Path(__file__).resolve().parent / "views"
@@ -39,18 +39,18 @@ def main() -> None:
     ]
     nav = st.navigation(pages, position="top" if present else "sidebar")
     spec = next((p for p in PAGES if p.url_path == nav.url_path), PAGES[0])
-    # The first run of a fresh server imports torch (~2 s): show the page's title meanwhile.
-    skeleton = layout.loading_skeleton(spec.title) if "torch" not in sys.modules else None
-    from app import settings  # heavy: dkvb_core and torch
-
-    if skeleton is not None:
-        skeleton.empty()
     if spec.shared_settings:
         settings.load_from_url_once()
         if present:
             settings.current_config()
         else:
             settings.render_sidebar()
+    starting = st.empty()  # a fresh server still importing torch: load the chart library meanwhile
+    if not warmup.ready():
+        layout.engine_starting(starting)
+    # torch (~1.5 s) loads in the background from here: the sidebar and placeholder are already on their way
+    # (not slowed by the import's hold on the GIL), so the browser builds them while the engine starts.
+    warmup.start()
     warnings_slot = st.container()  # filled after the page ran: pages read their own view.* parameters
     try:
         nav.run()
@@ -63,6 +63,7 @@ def main() -> None:
             "try another value or reload. (Details are in the server log.)",
             icon=":material/error:",
         )
+    starting.empty()
     layout.show_url_warnings(warnings_slot)
     if spec.shared_settings:
         settings.sync_url()

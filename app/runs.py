@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from dkvb_core import Config, DKVBError, RunResult, Stream, run
-from dkvb_core.streams import load_csv_stream
+from dkvb_core import Config, DKVBError, RunResult, Stream
 
 MAX_CACHED_RUNS = 24
 MAX_CACHED_UPLOADS = 8
@@ -74,6 +73,8 @@ def get_run(config: Config, stream: Stream | None = None, progress: Progress | N
     cache = run_cache()
     hit = cache.get(key)
     if hit is None:
+        from dkvb_core.engine import run  # torch: imported on first use (see app.warmup)
+
         hit = run(config, stream=stream, progress=progress)
         cache.put(key, hit)
     return hit
@@ -89,6 +90,8 @@ def try_run(config: Config, stream: Stream | None = None, progress: Progress | N
 
 @st.cache_data(max_entries=MAX_CACHED_UPLOADS, show_spinner=False)
 def _parse_csv(data: bytes, classes_per_stage: int, stage_order: str, test_fraction: float, seed: int) -> Stream:
+    from dkvb_core.streams import load_csv_stream  # pandas: only when a file is uploaded
+
     return load_csv_stream(data, classes_per_stage, stage_order, test_fraction, seed)
 
 

@@ -110,6 +110,7 @@ def _stage_trace(result: RunResult, stage: int, panel: int, current: int, gl: bo
     mask = result.stage_train == stage
     trace = points_trace(result.x_train[mask], result.y_train[mask], len(result.class_names), panel, gl=gl)
     trace["marker"]["opacity"] = stage_opacity(stage, current)
+    trace["visible"] = stage <= current  # hidden stages are not drawn at all (SVG points are the browser's main cost)
     return trace
 
 
@@ -156,7 +157,7 @@ def animated_boundaries(result: RunResult, models: list[str], show_test: bool = 
         fdata, traces = [], []
         for k in range(len(models)):
             for t in range(T):
-                fdata.append({"type": "scatter", "marker": {"opacity": stage_opacity(t, stage)}})
+                fdata.append({"type": "scatter", "visible": t <= stage, "marker": {"opacity": stage_opacity(t, stage)}})
                 traces.append(k * per_model + t)
         frames.append(
             {

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from dkvb_core.config import Config
 from dkvb_core.errors import DataError
 from dkvb_core.streams.base import Stream
-from dkvb_core.streams.csv_stream import load_csv_stream
 from dkvb_core.streams.toy import make_toy_stream
+
+if TYPE_CHECKING:
+    from dkvb_core.streams.csv_stream import load_csv_stream
 
 StreamBuilder = Callable[[Config], Stream]
 
@@ -17,7 +20,19 @@ def _toy(config: Config) -> Stream:
     return make_toy_stream(config.stream, config.seed_of_stream)
 
 
+def __getattr__(name: str) -> Any:
+    """``load_csv_stream`` on first use: its module imports pandas (~0.3 s), which toy runs never need."""
+    if name == "load_csv_stream":
+        from dkvb_core.streams.csv_stream import load_csv_stream
+
+        globals()[name] = load_csv_stream
+        return load_csv_stream
+    raise AttributeError(f"module 'dkvb_core.streams' has no attribute {name!r}")
+
+
 def _csv(config: Config) -> Stream:
+    from dkvb_core.streams.csv_stream import load_csv_stream
+
     s = config.stream
     assert s.csv_path is not None
     return load_csv_stream(s.csv_path, s.classes_per_stage, s.stage_order, s.test_fraction, config.seed_of_stream)
