@@ -18,7 +18,7 @@ import logging  # noqa: E402
 import streamlit as st  # noqa: E402
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException  # noqa: E402
 
-from app import layout, settings, warmup  # noqa: E402 - light: streamlit and dkvb_core's config (no torch)
+from app import layout, warmup  # noqa: E402 - light: only streamlit
 from app.views import PAGES  # noqa: E402
 
 PAGES_DIR = Path(__file__).resolve().parent / "views"
@@ -34,6 +34,13 @@ def main() -> None:
         initial_sidebar_state="collapsed" if present else "expanded",
     )
     layout.inject_css(present)
+    # A fresh server: an empty placeholder chart goes out first, so the browser loads and parses the chart
+    # library (4.7 MB of JS) while the server imports dkvb_core and torch.
+    starting = st.empty()
+    if not warmup.ready():
+        layout.engine_starting(starting)
+    from app import settings  # dkvb_core's config (pydantic, ~0.2 s); torch stays out (see app.warmup)
+
     pages = [
         st.Page(PAGES_DIR / p.file, title=p.title, icon=p.icon, url_path=p.url_path, default=p.default) for p in PAGES
     ]
@@ -45,9 +52,6 @@ def main() -> None:
             settings.current_config()
         else:
             settings.render_sidebar()
-    starting = st.empty()  # a fresh server still importing torch: load the chart library meanwhile
-    if not warmup.ready():
-        layout.engine_starting(starting)
     # torch (~1.5 s) loads in the background from here: the sidebar and placeholder are already on their way
     # (not slowed by the import's hold on the GIL), so the browser builds them while the engine starts.
     warmup.start()
