@@ -3,6 +3,8 @@ discrete colour scale that maps class ids (plus "no class") onto a heatmap."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 # Strong, distinct colours (Tableau-like, grey left out: grey means "no class").
@@ -54,9 +56,11 @@ def tint(hex_colour: str, amount: float = 0.55) -> str:
     return "#" + "".join(f"{round(v):02x}" for v in out)
 
 
-def region_palette(num_classes: int, amount: float = 0.55) -> list[str]:
-    """Region colours by id: light class tints, then "no class" at id ``num_classes``."""
-    return [tint(class_colour(c), amount) for c in range(num_classes)] + [NO_CLASS]
+@functools.lru_cache(maxsize=64)
+def region_palette(num_classes: int, amount: float = 0.55) -> tuple[str, ...]:
+    """Region colours by id: light class tints, then "no class" at id ``num_classes``.
+    Cached: an animation asks for it once per region image (hundreds of times)."""
+    return (*(tint(class_colour(c), amount) for c in range(num_classes)), NO_CLASS)
 
 
 def region_colourscale(num_classes: int, amount: float = 0.55) -> list[list[float | str]]:

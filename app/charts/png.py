@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import struct
 import zlib
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -15,7 +16,7 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
-def palette_png(ids: np.ndarray, palette: list[str]) -> bytes:
+def palette_png(ids: np.ndarray, palette: Sequence[str]) -> bytes:
     """Encode ``ids`` (H, W) uint8, row 0 at the top, as an 8-bit palette PNG of ``palette``
     ('#rrggbb' colours; id i is drawn in palette[i])."""
     ids = np.ascontiguousarray(ids, dtype=np.uint8)
