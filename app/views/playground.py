@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import current, downloads, layout, view_params
+from app import current, downloads, layout, settings, view_params
 from app.charts import boundaries
 from app.charts.keys import class_legend_html
 from app.charts.palette import MODEL_LABELS
@@ -20,27 +20,42 @@ if result is None:
     st.stop()
 
 VIEWS = {"animation": "▶ Animation", "paper": "The paper's toy figure"}
-view = view_params.url_select(
-    "View", "figure", list(VIEWS), "animation", widget="segmented_control", format_func=VIEWS.get
-)
 models = list(result.models)
 if result.grid is None:
     st.warning("Decision boundaries need 2-D inputs and record.grid_size > 0; see the Forgetting page.")
     st.stop()
 
-st.markdown(class_legend_html(result), unsafe_allow_html=True)
-if view == "animation":
-    show_test = view_params.url_toggle("Show held-out points (◆)", "heldout", False)
-    fig = boundaries.animated_boundaries(result, models, show_test=show_test, height=layout.chart_height(600))
-    st.plotly_chart(fig, key="boundaries", config=layout.CHART_CONFIG, theme=None)
-    st.caption(
-        "Regions: the class each model predicts there (grey: no class yet). Bold points: the stage being "
-        "trained; faded: earlier stages. Press ▶ Play or drag the slider."
+shown: dict = {}  # the figure on screen, for the HTML download (a rerun of the fragment replaces it)
+
+
+@st.fragment
+def chart_view() -> None:
+    """The chart and its view-only controls. A fragment: changing the view redraws this part only
+    (no sidebar, no run lookup, no metrics), then writes the view into the URL."""
+    view = view_params.url_select(
+        "View", "figure", list(VIEWS), "animation", widget="segmented_control", format_func=VIEWS.get
     )
-else:
-    fig = boundaries.paper_figure(result, models, height_per_row=layout.chart_height(250))
-    st.plotly_chart(fig, key="paper_figure", config=layout.CHART_CONFIG, theme=None)
-    st.caption("Each column: the end of a stage. Each row: a model. The paper's Figure 1 setting.")
+    st.markdown(class_legend_html(result), unsafe_allow_html=True)
+    if view == "animation":
+        show_test = view_params.url_toggle("Show held-out points (◆)", "heldout", False)
+        fig = boundaries.animated_boundaries(result, models, show_test=show_test, height=layout.chart_height(600))
+        st.plotly_chart(fig, key="boundaries", config=layout.CHART_CONFIG, theme=None)
+        st.caption(
+            "Regions: the class each model predicts there (grey: no class yet). Bold points: the stage being "
+            "trained; faded: earlier stages. Press ▶ Play or drag the slider."
+        )
+    else:
+        fig = boundaries.paper_figure(result, models, height_per_row=layout.chart_height(250))
+        st.plotly_chart(fig, key="paper_figure", config=layout.CHART_CONFIG, theme=None)
+        st.caption("Each column: the end of a stage. Each row: a model. The paper's Figure 1 setting.")
+    shown["fig"] = fig
+    if st.session_state.get("_playground_full_run") is False:  # a rerun of this fragment alone
+        settings.sync_url()
+    st.session_state["_playground_full_run"] = False
+
+
+st.session_state["_playground_full_run"] = True
+chart_view()
 
 cols = st.columns(len(models))
 for col, (name, s) in zip(cols, result.summaries().items(), strict=True):
@@ -67,7 +82,7 @@ with st.expander("Share and download", icon=":material/share:"):
     )
     c3.download_button(
         "Animation (HTML)",
-        lambda: downloads.animation_html(fig),
+        lambda: downloads.animation_html(shown["fig"]),
         "dkvb_animation.html",
         "text/html",
         on_click="ignore",
