@@ -34,18 +34,19 @@ def main() -> None:
         initial_sidebar_state="collapsed" if present else "expanded",
     )
     layout.inject_css(present)
-    # A fresh server: an empty placeholder chart goes out first, so the browser loads and parses the chart
-    # library (4.7 MB of JS) while the server imports dkvb_core and torch.
-    starting = st.empty()
-    if not warmup.ready():
-        layout.engine_starting(starting)
-    from app import settings  # dkvb_core's config (pydantic, ~0.2 s); torch stays out (see app.warmup)
-
     pages = [
         st.Page(PAGES_DIR / p.file, title=p.title, icon=p.icon, url_path=p.url_path, default=p.default) for p in PAGES
     ]
     nav = st.navigation(pages, position="top" if present else "sidebar")
     spec = next((p for p in PAGES if p.url_path == nav.url_path), PAGES[0])
+    # A fresh server: the page's title, then an empty placeholder chart go out first, so the browser shows
+    # the title and loads the chart library (4.7 MB of JS) while the server imports dkvb_core and torch.
+    title, starting = st.empty(), st.empty()
+    if not warmup.ready():
+        title.title(spec.title)
+        layout.engine_starting(starting)
+    from app import settings  # dkvb_core's config (pydantic, ~0.2 s); torch stays out (see app.warmup)
+
     if spec.shared_settings:
         settings.load_from_url_once()
         if present:
@@ -56,6 +57,7 @@ def main() -> None:
     # (not slowed by the import's hold on the GIL), so the browser builds them while the engine starts.
     warmup.start()
     warnings_slot = st.container()  # filled after the page ran: pages read their own view.* parameters
+    title.empty()  # the page draws its own header
     try:
         nav.run()
     except ScriptControlException:
