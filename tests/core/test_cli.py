@@ -92,3 +92,13 @@ def test_help_lists_every_field_with_range():
 def test_unknown_flag_exits_non_zero():
     proc = subprocess.run([sys.executable, "-m", "dkvb_core", "run", "--bogus"], capture_output=True, text=True)
     assert proc.returncode == 2 and "unrecognized arguments: --bogus" in proc.stderr
+
+
+def test_importing_the_package_is_light():
+    # the app's first paint imports dkvb_core for its config; torch and pandas must wait for a run
+    code = "import sys, dkvb_core; dkvb_core.Config(); print('torch' in sys.modules, 'pandas' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.split() == ["False", "False"]
+    code = "import sys, dkvb_core; dkvb_core.run; print('torch' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.split() == ["True"]
