@@ -10,6 +10,8 @@ BASE_CSS = """
   [data-testid="stMetricValue"] { font-size: 2.0rem; }
   [data-testid="stCaptionContainer"] { font-size: 0.98rem; }
   .block-container { padding-top: 2.6rem; }
+  /* region maps are small class-id images stretched over the panel: keep their cells crisp */
+  .js-plotly-plot .layer-below image, .js-plotly-plot .layer-above image { image-rendering: pixelated; }
 </style>
 """
 PRESENT_CSS = """
