@@ -64,6 +64,21 @@ def chart(fig, key: str, container=None) -> None:
     (container or st).plotly_chart(fig, key=key, config=CHART_CONFIG, theme=None)
 
 
+def final_accuracy_metrics(summaries: dict[str, dict], precision: int = 0) -> None:
+    """One metric a model: final accuracy over every stage, with its forgetting as the delta."""
+    from app.charts.palette import MODEL_LABELS
+
+    for col, (name, s) in zip(st.columns(len(summaries)), summaries.items(), strict=True):
+        col.metric(
+            f"{MODEL_LABELS.get(name, name)}: final accuracy",
+            f"{s['average_accuracy']:.{precision}%}",
+            delta=f"forgetting {s['forgetting']:.0%}",
+            delta_color="inverse",
+            help="Mean accuracy over every stage's held-out data at the end; forgetting: mean drop from each "
+            "stage's best accuracy to its final one.",
+        )
+
+
 def engine_starting(slot) -> None:
     """Shown while a fresh server still imports the engine: a note, and an empty chart so the
     browser loads and parses the chart library (~1-2 s) at the same time instead of afterwards."""

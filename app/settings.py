@@ -13,7 +13,7 @@ from typing import Any
 import streamlit as st
 
 from app import runs, view_params
-from app.url_state import DEFAULTS, RANGES, config_from_query, config_to_query
+from app.url_state import DEFAULTS, RANGES, config_from_query, config_to_query, flatten
 from dkvb_core import Config, ConfigError, DataError, Stream
 from dkvb_core.config import MODEL_NAMES
 
@@ -54,7 +54,7 @@ def current_stream() -> Stream | None:
 
 def _seed_widgets(config: Config) -> None:
     """Put ``config``'s values into widget state (for widgets not yet in the session)."""
-    flat = {**DEFAULTS, **_flat(config)}
+    flat = {**DEFAULTS, **flatten(config.to_dict())}
     for field, value in flat.items():
         k = key(field)
         if k not in st.session_state:
@@ -62,19 +62,8 @@ def _seed_widgets(config: Config) -> None:
 
 
 def _set_widgets(config: Config) -> None:
-    for field, value in _flat(config).items():
+    for field, value in flatten(config.to_dict()).items():
         st.session_state[key(field)] = list(value) if isinstance(value, list | tuple) else value
-
-
-def _flat(config: Config) -> dict[str, Any]:
-    out = {}
-    for section, fields in config.to_dict().items():
-        if isinstance(fields, dict):
-            for name, value in fields.items():
-                out[f"{section}.{name}"] = value
-        else:
-            out[section] = fields
-    return out
 
 
 def load_from_url_once() -> None:

@@ -18,7 +18,8 @@ NOT_FROM_URL = frozenset({"stream.csv_path"})
 MAX_VALUE_CHARS = 500
 
 
-def _flatten(data: dict[str, Any]) -> dict[str, Any]:
+def flatten(data: dict[str, Any]) -> dict[str, Any]:
+    """``{'dkvb': {'lr': 0.1}}`` -> ``{'dkvb.lr': 0.1}``: the dotted names used in links and widgets."""
     out: dict[str, Any] = {}
     for key, value in data.items():
         if isinstance(value, dict):
@@ -40,7 +41,7 @@ def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-DEFAULTS: dict[str, Any] = _flatten(Config().to_dict())
+DEFAULTS: dict[str, Any] = flatten(Config().to_dict())
 RANGES: dict[str, str] = {name: allowed for name, _default, allowed, _desc in describe_fields()}
 
 
@@ -71,7 +72,7 @@ def decode_value(field: str, text: str) -> Any:
 
 def config_to_query(config: Config) -> dict[str, str]:
     """The fields of ``config`` that differ from the defaults, as URL query parameters."""
-    flat = _flatten(config.to_dict())
+    flat = flatten(config.to_dict())
     return {k: encode_value(v) for k, v in flat.items() if v != DEFAULTS.get(k) and k not in NOT_FROM_URL}
 
 

@@ -32,30 +32,15 @@ with st.popover("Definitions", icon=":material/menu_book:"):
     st.markdown(DEFINITIONS)
 
 st.subheader("Accuracy matrix")
-st.plotly_chart(
-    charts.accuracy_matrices(result, models, height=layout.chart_height(380)),
-    key="matrices",
-    config=layout.CHART_CONFIG,
-    theme=None,
-)
+layout.chart(charts.accuracy_matrices(result, models, height=layout.chart_height(380)), "matrices")
 st.caption("Row *i*, column *j*: accuracy on stage *j* after training stage *i*. Below the diagonal is memory.")
 
 st.subheader("Anytime accuracy")
-st.plotly_chart(
-    charts.anytime_accuracy(result, models, height_per_model=layout.chart_height(230)),
-    key="anytime",
-    config=layout.CHART_CONFIG,
-    theme=None,
-)
+layout.chart(charts.anytime_accuracy(result, models, height_per_model=layout.chart_height(230)), "anytime")
 st.caption("Accuracy on each stage's held-out data during training; dashed lines mark the stage ends.")
 
 st.subheader("Forgetting and backward transfer")
-st.plotly_chart(
-    charts.forgetting_bars(result, models, height=layout.chart_height(380)),
-    key="bars",
-    config=layout.CHART_CONFIG,
-    theme=None,
-)
+layout.chart(charts.forgetting_bars(result, models, height=layout.chart_height(380)), "bars")
 st.caption(
     "Forgetting: drop from a stage's best to its final accuracy (lower is better). BWT: final minus "
     "just-learned accuracy (closer to 0 is better)."

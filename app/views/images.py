@@ -139,19 +139,6 @@ def run_with_progress(config: Config) -> RunResult | None:
     return outcome.result
 
 
-def summary_row(result: RunResult) -> None:
-    cols = st.columns(len(result.models))
-    for col, (name, s) in zip(cols, result.summaries().items(), strict=True):
-        col.metric(
-            f"{MODEL_LABELS.get(name, name)}: final accuracy",
-            f"{s['average_accuracy']:.1%}",
-            delta=f"forgetting {s['forgetting']:.0%}",
-            delta_color="inverse",
-            help="Mean accuracy over every stage's held-out images at the end; forgetting: mean drop from "
-            "each stage's best accuracy to its final one.",
-        )
-
-
 def keys_section(result: RunResult, stream: Stream) -> None:
     st.subheader("Keys")
     rec = result.models["dkvb"]
@@ -239,7 +226,7 @@ st.caption(
     "Each stage trains only on its own classes."
 )
 models = list(result.models)
-summary_row(result)
+layout.final_accuracy_metrics(result.summaries(), precision=1)
 st.subheader("Accuracy and forgetting")
 st.plotly_chart(
     charts.accuracy_matrices(result, models, height=layout.chart_height(380)),

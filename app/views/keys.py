@@ -45,12 +45,7 @@ left, right = st.columns([3, 2]) if has_map else (st.container(), st.container()
 if has_map:
     with left:
         st.markdown(charts.class_legend_html(result), unsafe_allow_html=True)
-        st.plotly_chart(
-            charts.animated_key_map(result, codebook, height=layout.chart_height(640)),
-            key="key_map",
-            config=layout.CHART_CONFIG,
-            theme=None,
-        )
+        layout.chart(charts.animated_key_map(result, codebook, height=layout.chart_height(640)), "key_map")
         st.caption(
             "Each region is the part of the plane whose nearest key is the diamond inside it, coloured by the "
             "class that key's value votes for (grey: not trained yet). With 64 keys each class has its own keys; "
@@ -59,18 +54,16 @@ if has_map:
 else:
     st.info("Keys can be drawn in input space for 2-D streams only; the usage charts still apply.")
 with right:
-    st.plotly_chart(charts.overlap_heatmap(result), key="overlap", config=layout.CHART_CONFIG, theme=None)
+    layout.chart(charts.overlap_heatmap(result), "overlap")
     st.caption(
         "Key-set overlap of two stages: |A∩B| / |A∪B| of the keys they fetched (mean over codebooks). "
         "High overlap: a later stage rewrites an earlier stage's values."
     )
-    st.plotly_chart(
-        charts.touched_fraction_bars(result, height=280), key="touched", config=layout.CHART_CONFIG, theme=None
-    )
+    layout.chart(charts.touched_fraction_bars(result, height=280), "touched")
     st.caption("Fraction of all keys fetched at least once during each stage.")
 
 st.subheader("Which keys each stage fetches")
-st.plotly_chart(charts.key_usage_heatmap(result, codebook), key="usage", config=layout.CHART_CONFIG, theme=None)
+layout.chart(charts.key_usage_heatmap(result, codebook), "usage")
 st.caption("Fetch counts per key (columns) and stage (rows), log scale. Empty columns are dead keys.")
 
 st.subheader("4 keys fail, 64 keys work")
@@ -93,11 +86,7 @@ if compare:
             f"shared keys {an.shared_key_fraction(u):.0%}"
         )
         if r.grid is not None and r.keys_2d is not None:
-            col.plotly_chart(
-                charts.final_key_map(r, 0, title=title), key=f"story_{k}", config=layout.CHART_CONFIG, theme=None
-            )
+            layout.chart(charts.final_key_map(r, 0, title=title), f"story_{k}", col)
         else:
             col.markdown(title, unsafe_allow_html=True)
-        col.plotly_chart(
-            charts.overlap_heatmap(r, height=260), key=f"story_overlap_{k}", config=layout.CHART_CONFIG, theme=None
-        )
+        layout.chart(charts.overlap_heatmap(r, height=260), f"story_overlap_{k}", col)

@@ -7,7 +7,6 @@ import streamlit as st
 from app import current, downloads, layout, settings, view_params
 from app.charts import boundaries
 from app.charts.keys import class_legend_html
-from app.charts.palette import MODEL_LABELS
 
 layout.page_header(
     "Playground",
@@ -39,14 +38,14 @@ def chart_view() -> None:
     if view == "animation":
         show_test = view_params.url_toggle("Show held-out points (◆)", "heldout", False)
         fig = boundaries.animated_boundaries(result, models, show_test=show_test, height=layout.chart_height(600))
-        st.plotly_chart(fig, key="boundaries", config=layout.CHART_CONFIG, theme=None)
+        layout.chart(fig, "boundaries")
         st.caption(
             "Regions: the class each model predicts there (grey: no class yet). Bold points: the stage being "
             "trained; faded: earlier stages. Press ▶ Play or drag the slider."
         )
     else:
         fig = boundaries.paper_figure(result, models, height_per_row=layout.chart_height(250))
-        st.plotly_chart(fig, key="paper_figure", config=layout.CHART_CONFIG, theme=None)
+        layout.chart(fig, "paper_figure")
         st.caption("Each column: the end of a stage. Each row: a model. The paper's Figure 1 setting.")
     shown["fig"] = fig
     if st.session_state.get("_playground_full_run") is False:  # a rerun of this fragment alone
@@ -57,16 +56,7 @@ def chart_view() -> None:
 st.session_state["_playground_full_run"] = True
 chart_view()
 
-cols = st.columns(len(models))
-for col, (name, s) in zip(cols, result.summaries().items(), strict=True):
-    col.metric(
-        f"{MODEL_LABELS.get(name, name)}: final accuracy",
-        f"{s['average_accuracy']:.0%}",
-        delta=f"forgetting {s['forgetting']:.0%}",
-        delta_color="inverse",
-        help="Mean accuracy over all stages' held-out data at the end; forgetting: mean drop from each "
-        "stage's best accuracy to its final accuracy.",
-    )
+layout.final_accuracy_metrics(result.summaries())
 
 with st.expander("Share and download", icon=":material/share:"):
     st.markdown(
