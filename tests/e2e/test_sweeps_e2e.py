@@ -53,8 +53,7 @@ def test_run_a_sweep_and_open_a_cell_in_the_playground(open_page, page):
     wait_idle(page)
     assert_no_exception(page)
     plots = page.locator(".js-plotly-plot")
-    plots.first.wait_for()
-    assert plots.count() == 2  # heatmap and lines
+    expect(plots).to_have_count(2, timeout=30_000)  # heatmap and lines (the second may still be drawing)
     heatmap_text = plots.first.inner_text()
     assert "±" in heatmap_text and "dkvb.keys_per_codebook" in heatmap_text
     plots.first.scroll_into_view_if_needed()  # the app scrolls inside its own container
