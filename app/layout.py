@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import streamlit as st
 
 BASE_CSS = """
@@ -22,6 +24,16 @@ PRESENT_CSS = """
   h1 { font-size: 2.6rem !important; }
 </style>
 """
+
+
+class PageEnd(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by :func:`end_page`; ``app/main.py`` catches it and finishes the run as usual."""
+
+
+def end_page() -> NoReturn:
+    """Stop drawing the page here (it has said why), unlike ``st.stop()`` still letting the entry
+    script finish: placeholders are cleared, link warnings shown and the URL kept in sync."""
+    raise PageEnd
 
 
 def presentation_mode() -> bool:
@@ -79,11 +91,12 @@ def final_accuracy_metrics(summaries: dict[str, dict], precision: int = 0) -> No
         )
 
 
-def engine_starting(slot) -> None:
-    """Shown while a fresh server still imports the engine: a note, and an empty chart so the
-    browser loads and parses the chart library (~1-2 s) at the same time instead of afterwards."""
+def preload_chart_library(slot, engine_starting: bool) -> None:
+    """An empty chart, so the browser fetches and parses the chart library (~1-2 s) while the
+    server prepares the page's run, and a note when that run waits for a fresh server's engine."""
     with slot.container():
-        st.caption("Starting the engine (first visit after a server start)…")
+        if engine_starting:
+            st.caption("Starting the engine (first visit after a server start)…")
         st.plotly_chart(
             {
                 "data": [{"type": "scatter", "x": [], "y": [], "hoverinfo": "skip"}],
@@ -94,7 +107,7 @@ def engine_starting(slot) -> None:
                     "yaxis": {"visible": False},
                 },
             },
-            key="engine_starting",
+            key="chart_library_preload",
             config={"staticPlot": True, "displayModeBar": False},
             theme=None,
         )

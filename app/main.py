@@ -39,12 +39,14 @@ def main() -> None:
     ]
     nav = st.navigation(pages, position="top" if present else "sidebar")
     spec = next((p for p in PAGES if p.url_path == nav.url_path), PAGES[0])
-    # A fresh server: the page's title, then an empty placeholder chart go out first, so the browser shows
-    # the title and loads the chart library (4.7 MB of JS) while the server imports dkvb_core and torch.
+    # A session's first run: the page's title and an empty placeholder chart go out first, so the browser
+    # shows the title and loads the chart library (4.7 MB of JS) while the server looks up (or, on a fresh
+    # server, imports torch for) the run.
     title, starting = st.empty(), st.empty()
-    if not warmup.ready():
+    if not st.session_state.get("_chart_library_sent"):
+        st.session_state["_chart_library_sent"] = True
         title.title(spec.title)
-        layout.engine_starting(starting)
+        layout.preload_chart_library(starting, engine_starting=not warmup.ready())
     from app import settings  # dkvb_core's config (pydantic, ~0.2 s); torch stays out (see app.warmup)
 
     if spec.shared_settings:
@@ -60,6 +62,8 @@ def main() -> None:
     title.empty()  # the page draws its own header
     try:
         nav.run()
+    except layout.PageEnd:
+        pass  # the page ended early on purpose and said why
     except ScriptControlException:
         raise
     except Exception:  # never a traceback on screen: log it, show a message

@@ -31,13 +31,18 @@ class Outcome:
 
 
 class RunCache:
-    """A thread-safe LRU of results by key. Not ``st.cache_resource``: a progress callback that
-    updates an element drawn outside the cached function breaks Streamlit's replay of cached calls."""
+    """A thread-safe LRU of results by key, computing each key once.
+
+    Not ``st.cache_resource``: a progress callback that updates an element drawn outside the cached
+    function breaks Streamlit's replay of cached calls. A caller asking for a key that another
+    thread is computing (two visitors, or a visitor and the server's warm start) waits for that
+    result instead of training the same config twice on the same two cores."""
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
         self._items: OrderedDict[tuple[str, ...], RunResult] = OrderedDict()
         self._lock = threading.Lock()
+        self._in_flight: dict[tuple[str, ...], threading.Event] = {}
 
     def get(self, key: tuple[str, ...]) -> RunResult | None:
         with self._lock:
@@ -53,6 +58,29 @@ class RunCache:
             while len(self._items) > self.max_entries:
                 self._items.popitem(last=False)
 
+    def get_or_compute(self, key: tuple[str, ...], compute: Callable[[], RunResult]) -> RunResult:
+        """The cached value of ``key``; else the one another thread is computing; else ``compute()``.
+
+        A failed computation caches nothing: the waiters then try it themselves (and raise the same error)."""
+        while True:
+            with self._lock:
+                if key in self._items:
+                    self._items.move_to_end(key)
+                    return self._items[key]
+                pending = self._in_flight.get(key)
+                if pending is None:
+                    pending = self._in_flight[key] = threading.Event()
+                    break
+            pending.wait()
+        try:
+            value = compute()
+            self.put(key, value)
+            return value
+        finally:
+            with self._lock:
+                del self._in_flight[key]
+            pending.set()
+
     def __len__(self) -> int:
         return len(self._items)
 
@@ -61,23 +89,28 @@ class RunCache:
             self._items.clear()
 
 
-@st.cache_resource(show_spinner=False)
+_RUN_CACHE = RunCache(MAX_CACHED_RUNS)
+
+
 def run_cache() -> RunCache:
-    """One cache per server process, shared by every session."""
-    return RunCache(MAX_CACHED_RUNS)
+    """One cache per server process, shared by every session and the server's warm start."""
+    return _RUN_CACHE
+
+
+def run_key(config: Config, stream: Stream | None = None) -> tuple[str, str]:
+    """The cache key of a run: the config's JSON and, for an upload, the stream's content digest."""
+    return (config.to_json(), "" if stream is None else stream.digest())
 
 
 def get_run(config: Config, stream: Stream | None = None, progress: Progress | None = None) -> RunResult:
     """The (cached) result of ``config``, on its own stream or on ``stream`` (an upload)."""
-    key = (config.to_json(), "" if stream is None else stream.digest())
-    cache = run_cache()
-    hit = cache.get(key)
-    if hit is None:
+
+    def compute() -> RunResult:
         from dkvb_core.engine import run  # torch: imported on first use (see app.warmup)
 
-        hit = run(config, stream=stream, progress=progress)
-        cache.put(key, hit)
-    return hit
+        return run(config, stream=stream, progress=progress)
+
+    return run_cache().get_or_compute(run_key(config, stream), compute)
 
 
 def try_run(config: Config, stream: Stream | None = None, progress: Progress | None = None) -> Outcome:

@@ -1,8 +1,15 @@
-"""Start importing the training engine (torch, ~1.5 s) in a background thread, once per server.
+"""Get the training engine ready in a background thread, once per server process.
 
-The first visit to a fresh server can then draw its title, sidebar and the chart library while
-torch loads; the first run waits only for what is left of the import (Python's per-module import
-locks make the page's own ``import`` block until the thread has finished it).
+Two ways in:
+- :func:`start` (called by every page run): imports the engine (torch, ~1.5 s). On a fresh
+  ``streamlit run app/main.py`` the first visit draws its title, sidebar and the chart library
+  while torch loads; the first run waits only for what is left (Python's per-module import locks
+  make the page's own ``import`` block until the thread has finished it).
+- :func:`warm_default` (awaited by ``app/serve.py`` before the server reports itself up): the same
+  import, then the default run (into the shared run cache) and its landing-page figure, so the
+  first visitor's page finds its result cached. It runs before the server takes requests, not
+  beside them: a torch import in a background thread holds the GIL so much that the page shell
+  (a few MB of JS served by the same process) takes about twice as long to arrive.
 """
 
 from __future__ import annotations
@@ -28,8 +35,25 @@ def _import_all() -> None:
     _done.set()
 
 
+def warm_default() -> None:
+    """Import the engine, run the default config into the run cache and build its landing figure
+    once (then drop it: that loads plotly's modules). Blocks for ~2 s; logs instead of raising."""
+    with _lock:
+        _started.set()
+    _import_all()
+    try:
+        from app import runs
+        from app.charts import boundaries
+        from dkvb_core import Config
+
+        result = runs.get_run(Config())
+        boundaries.animated_boundaries(result, list(result.models), show_test=False)
+    except Exception:  # the page's own run reports it where the user sees it
+        log.exception("warm start of the default run failed")
+
+
 def start() -> None:
-    """Begin the background import (no-op after the first call in this process)."""
+    """Begin the background engine import (no-op once anything was started in this process)."""
     with _lock:
         if _started.is_set():
             return

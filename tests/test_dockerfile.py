@@ -28,7 +28,7 @@ def test_runs_the_app_with_a_healthcheck():
     text = DOCKERFILE.read_text()
     assert "EXPOSE 8501" in text
     assert "/_stcore/health" in text and "HEALTHCHECK" in text
-    assert '"app/main.py"' in text and "--browser.gatherUsageStats=false" in text
+    assert '"app/serve.py"' in text and "--browser.gatherUsageStats=false" in text
     assert "dataset-fashion-mnist" in text
     assert "pip install --no-cache-dir -r requirements.txt" in text
 

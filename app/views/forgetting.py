@@ -25,7 +25,7 @@ layout.page_header(
 result = current.current_result()
 current.upload_notice()
 if result is None:
-    st.stop()
+    layout.end_page()
 models = list(result.models)
 
 with st.popover("Definitions", icon=":material/menu_book:"):

@@ -210,16 +210,16 @@ layout.page_header(
 )
 config = controls()
 if config is None:
-    st.stop()
+    layout.end_page()
 st.caption(encoder_caption(config))
 result = run_with_progress(config)
 if result is None:
-    st.stop()
+    layout.end_page()
 try:
     stream = _stream(config.to_json())
 except DataError as exc:
     st.error(str(exc), icon=":material/error:")
-    st.stop()
+    layout.end_page()
 stages = " | ".join(", ".join(stream.class_names[c] for c in classes) for classes in stream.stage_classes)
 st.caption(
     f"{len(stream.y_train):,} training and {len(stream.y_test):,} held-out images; stages: {stages}. "

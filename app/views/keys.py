@@ -17,10 +17,10 @@ layout.page_header(
 result = current.current_result()
 current.upload_notice()
 if result is None:
-    st.stop()
+    layout.end_page()
 if "dkvb" not in result.models:
     st.warning("Add **DKVB** to the models in the sidebar to see its keys.")
-    st.stop()
+    layout.end_page()
 
 rec = result.models["dkvb"]
 usage = rec.key_usage_stages

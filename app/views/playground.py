@@ -16,13 +16,13 @@ layout.page_header(
 result = current.current_result()
 current.upload_notice()
 if result is None:
-    st.stop()
+    layout.end_page()
 
 VIEWS = {"animation": "▶ Animation", "paper": "The paper's toy figure"}
 models = list(result.models)
 if result.grid is None:
     st.warning("Decision boundaries need 2-D inputs and record.grid_size > 0; see the Forgetting page.")
-    st.stop()
+    layout.end_page()
 
 shown: dict = {}  # the figure on screen, for the HTML download (a rerun of the fragment replaces it)
 

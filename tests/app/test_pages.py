@@ -108,7 +108,10 @@ def test_keys_page_shows_the_key_story():
 def test_keys_page_without_dkvb_explains_itself():
     at = start("keys", **{"train.models": "linear,mlp"})
     assert any("DKVB" in w.value for w in at.warning)
-    assert charts(at) == []
+    assert charts(at) == []  # nothing drawn, not even the chart-library preload
+    # a page that ends early still keeps the link in step with the settings
+    widget(at, "select_slider", "Keys per codebook").set_value(4).run()
+    assert at.query_params["dkvb.keys_per_codebook"] == "4"
 
 
 def test_forgetting_page_matrices_follow_the_models():

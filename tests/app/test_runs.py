@@ -1,9 +1,12 @@
 """Run cache (bounded, keyed by config and stream) and upload validation messages."""
 
+import threading
+import time
+
 import numpy as np
 import pytest
 
-from app import runs
+from app import runs, warmup
 from dkvb_core import Config, DataError
 
 TINY = Config().replace(**{"train.steps_per_stage": 5, "record.every": 0, "record.grid_size": 0})
@@ -16,6 +19,48 @@ def test_lru_is_bounded_and_keeps_recent_entries():
     assert cache.get(("a",)) == "A"  # a is now the most recent
     cache.put(("c",), "C")
     assert len(cache) == 2 and cache.get(("b",)) is None and cache.get(("a",)) == "A"
+
+
+def test_a_key_being_computed_is_waited_for_not_computed_again():
+    cache = runs.RunCache(4)
+    calls: list[int] = []
+    started = threading.Event()
+
+    def slow() -> str:
+        calls.append(1)
+        started.set()
+        time.sleep(0.2)
+        return "A"
+
+    results: list[str] = []
+    first = threading.Thread(target=lambda: results.append(cache.get_or_compute(("k",), slow)))
+    first.start()
+    started.wait(5)
+    second = threading.Thread(target=lambda: results.append(cache.get_or_compute(("k",), slow)))
+    second.start()
+    first.join(5)
+    second.join(5)
+    assert results == ["A", "A"] and len(calls) == 1
+
+
+def test_a_failed_computation_caches_nothing_and_the_next_caller_retries():
+    cache = runs.RunCache(4)
+
+    def boom() -> str:
+        raise DataError("no")
+
+    with pytest.raises(DataError):
+        cache.get_or_compute(("k",), boom)
+    assert cache.get(("k",)) is None
+    assert cache.get_or_compute(("k",), lambda: "B") == "B"
+
+
+def test_the_servers_warm_start_leaves_the_default_run_cached():
+    runs.run_cache().clear()
+    warmup.warm_default()
+    assert warmup.ready()
+    cached = runs.run_cache().get(runs.run_key(Config()))
+    assert cached is not None and runs.get_run(Config()) is cached
 
 
 def test_same_config_is_computed_once_and_is_deterministic():

@@ -1,4 +1,4 @@
-"""Real-browser fixtures: a `streamlit run app/main.py` server on a free 127.0.0.1 port and a
+"""Real-browser fixtures: a `streamlit run app/serve.py` server (the README's) on a free 127.0.0.1 port and a
 headless Debian Chromium driven by Playwright. Screenshots go to artifacts/screenshots/ (CI keeps it).
 
 Other pages' e2e tests reuse ``app_url``, ``browser``, ``page``, ``open_page``, ``wait_idle`` and
@@ -45,14 +45,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(port: int, log_path: Path) -> subprocess.Popen:
-    """Start `streamlit run app/main.py` headless on 127.0.0.1:port (its own process group)."""
+SERVE = "app/serve.py"  # what the README and the Dockerfile start (warm start of the default run)
+SCRIPT = "app/main.py"  # the page script alone (no warm start)
+
+
+def start_server(port: int, log_path: Path, entry: str = SERVE) -> subprocess.Popen:
+    """Start `streamlit run <entry>` headless on 127.0.0.1:port (its own process group)."""
     cmd = [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        "app/main.py",
+        entry,
         "--server.address",
         "127.0.0.1",
         "--server.port",

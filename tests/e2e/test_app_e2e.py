@@ -4,10 +4,22 @@ a bad CSV is reported without losing the chart, shared links reproduce a view.""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import assert_no_exception, screenshot, wait_idle, wait_rerun
+from tests.e2e.conftest import (
+    SCRIPT,
+    SERVE,
+    assert_no_exception,
+    free_port,
+    screenshot,
+    start_server,
+    stop_server,
+    wait_healthy,
+    wait_idle,
+    wait_rerun,
+)
 
 pytestmark = pytest.mark.e2e
 SMALL = "train.steps_per_stage=200&record.every=25"
@@ -130,12 +142,12 @@ def test_keys_page_tells_the_4_vs_64_keys_story(open_page):
     page.screenshot(path=str(screenshot(page, "keys_4_vs_64").with_name("keys_4_vs_64_viewport.png")))
 
 
-def test_a_deep_link_opened_first_on_a_fresh_server_gets_the_whole_app(browser, tmp_path):
-    """A pages/ folder next to app/main.py must not make a fresh server serve pages without main.py."""
-    from tests.e2e.conftest import free_port, start_server, stop_server, wait_healthy, wait_idle
-
+@pytest.mark.parametrize("entry", [SERVE, SCRIPT])
+def test_a_deep_link_opened_first_on_a_fresh_server_gets_the_whole_app(browser, tmp_path, entry):
+    """Either entry (the warm-start server or the page script alone) serves the whole app to a deep link
+    opened first; a pages/ folder next to app/main.py must not switch on the old file-based navigation."""
     port = free_port()
-    proc = start_server(port, tmp_path / "fresh.log")
+    proc = start_server(port, tmp_path / "fresh.log", entry)
     try:
         wait_healthy(f"http://127.0.0.1:{port}", proc)
         context = browser.new_context(viewport={"width": 1600, "height": 1000})
@@ -150,7 +162,7 @@ def test_a_deep_link_opened_first_on_a_fresh_server_gets_the_whole_app(browser, 
         assert page.get_by_role("link", name="main", exact=True).count() == 0  # no old-style page list
         assert page.get_by_role("link", name="Playground").count() == 1
         assert_no_exception(page)
-        screenshot(page, "fresh_server_deep_link_keys")
+        screenshot(page, f"fresh_server_deep_link_keys_{Path(entry).stem}")
         context.close()
     finally:
         stop_server(proc)
