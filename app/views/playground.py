@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import current, downloads, layout, settings, view_params
-from app.charts import boundaries
+from app.charts import boundaries, gif
 from app.charts.keys import class_legend_html
 
 layout.page_header(
@@ -63,7 +63,7 @@ with st.expander("Share and download", icon=":material/share:"):
         "**Share:** every setting is in the address bar; copy it to reproduce this view "
         "(an uploaded file is not part of the link)."
     )
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns(4)
     c1.download_button(
         "Run (JSON)", lambda: downloads.result_json(result), "dkvb_run.json", "application/json", on_click="ignore"
     )
@@ -76,4 +76,12 @@ with st.expander("Share and download", icon=":material/share:"):
         "dkvb_animation.html",
         "text/html",
         on_click="ignore",
+    )
+    c4.download_button(
+        "Animation (GIF)",
+        lambda: gif.animation_gif(result, models),
+        "dkvb_animation.gif",
+        "image/gif",
+        on_click="ignore",
+        help="For slides that cannot embed HTML: every model through the stages, about 0.2 MB.",
     )

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from app import downloads
-from app.charts import boundaries, common, forgetting, keys, palette, png
+from app.charts import boundaries, common, forgetting, gif, keys, palette, png
 
 
 def spec(fig) -> dict:
@@ -146,6 +146,40 @@ def test_downloads(small_result):
     assert len(csv.splitlines()) == 1 + 3
     html = downloads.animation_html(boundaries.animated_boundaries(small_result, ["dkvb"])).decode()
     assert "<title>" in html and "Plotly.newPlot" in html and "cdn" not in html.split("<body>")[0].lower()
+
+
+def test_gif_animation_shows_every_frame_with_each_models_regions(small_result):
+    import io
+
+    from PIL import Image, ImageSequence
+
+    r = small_result
+    data = gif.animation_gif(r, ["dkvb", "mlp"], panel_px=100)
+    assert data == gif.animation_gif(r, ["dkvb", "mlp"], panel_px=100)  # deterministic
+    img = Image.open(io.BytesIO(data))
+    assert img.n_frames == r.num_frames and img.info["loop"] == 0
+    frames = [f.convert("RGB") for f in ImageSequence.Iterator(img)]
+    assert frames[0].size == (2 * 100 + 3 * gif.GAP_PX, gif.HEADER_PX + gif.LABEL_PX + 100 + gif.GAP_PX)
+    top = gif.HEADER_PX + gif.LABEL_PX
+    G = r.grid.size
+    for k, m in enumerate(["dkvb", "mlp"]):  # a panel's corner pixel: the model's class there
+        left = gif.GAP_PX + k * (100 + gif.GAP_PX)
+        ids = palette.region_ids(r.models[m].grid_predictions[-1].reshape(G, G), len(r.class_names))
+        expected = palette.region_palette(len(r.class_names))[ids[-1, 0]]  # top-left: last grid row, first column
+        assert "#{:02x}{:02x}{:02x}".format(*frames[-1].getpixel((left, top))) == expected
+    assert frames[0].tobytes() != frames[-1].tobytes()
+
+
+def test_gif_frames_are_capped(small_result, monkeypatch):
+    import io
+
+    from PIL import Image
+
+    monkeypatch.setattr(gif, "MAX_GIF_FRAMES", 8)
+    assert small_result.num_frames > 8
+    data = gif.animation_gif(small_result, ["dkvb"], panel_px=400)  # wide enough to show each step
+    expected = common.subsample_frames(small_result.num_frames, small_result.stage_end_frames, 8)
+    assert Image.open(io.BytesIO(data)).n_frames == len(expected) <= 8
 
 
 def test_palette_distinct_colours_for_many_classes():

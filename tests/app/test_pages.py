@@ -42,7 +42,12 @@ def test_playground_shows_the_animation_and_redraws_on_a_control_change():
     (after,) = charts(at)
     assert after["frames"][-1]["layout"]["images"][0]["source"] != before
     assert at.query_params["dkvb.keys_per_codebook"] == "4"
-    assert [b.label for b in at.get("download_button")] == ["Run (JSON)", "Metrics (CSV)", "Animation (HTML)"]
+    assert [b.label for b in at.get("download_button")] == [
+        "Run (JSON)",
+        "Metrics (CSV)",
+        "Animation (HTML)",
+        "Animation (GIF)",
+    ]
     dkvb_metric = at.metric[0]
     assert dkvb_metric.label.startswith("DKVB") and dkvb_metric.value == "50%"
 

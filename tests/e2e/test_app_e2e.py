@@ -101,6 +101,21 @@ def test_a_bad_csv_is_reported_and_the_chart_stays(open_page, tmp_path):
     screenshot(page, "upload_good_csv")
 
 
+@pytest.mark.parametrize(
+    ("button", "magic"), [("Animation (GIF)", b"GIF89a"), ("Animation (HTML)", b"<html"), ("Run (JSON)", b"{")]
+)
+def test_downloads_arrive_as_files(open_page, tmp_path, button, magic):
+    page = open_page(f"?{SMALL}")
+    page.get_by_text("Share and download").click()
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name=button).click()
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    data = path.read_bytes()
+    assert magic in data[:200] and len(data) > 1000
+    assert_no_exception(page)
+
+
 def test_a_shared_link_reproduces_the_view(open_page):
     page = open_page(f"?{SMALL}&dkvb.keys_per_codebook=4&view.figure=paper")
     page.get_by_text("Stage 1: classes 0, 4").first.wait_for()
