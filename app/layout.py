@@ -62,7 +62,7 @@ CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "la
 
 def page_header(title: str, subtitle: str) -> None:
     """Title, a one-line explanation, and the presentation-mode switch on the right."""
-    left, right = st.columns([5, 1], vertical_alignment="bottom")
+    left, right = st.columns([5, 1.3], vertical_alignment="bottom")
     left.title(title)
     left.caption(subtitle)
     if st.session_state.get("present"):

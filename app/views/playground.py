@@ -31,12 +31,21 @@ shown: dict = {}  # the figure on screen, for the HTML download (a rerun of the 
 def chart_view() -> None:
     """The chart and its view-only controls. A fragment: changing the view redraws this part only
     (no sidebar, no run lookup, no metrics), then writes the view into the URL."""
+    # one row of view controls and the class legend: the chart's Play button stays above the fold on a projector
+    left, middle, right = st.columns([2.3, 3.4, 1.7], vertical_alignment="center")
     view = view_params.url_select(
-        "View", "figure", list(VIEWS), "animation", widget="segmented_control", format_func=VIEWS.get
+        "View",
+        "figure",
+        list(VIEWS),
+        "animation",
+        container=left,
+        widget="segmented_control",
+        format_func=VIEWS.get,
+        label_visibility="collapsed",
     )
-    st.markdown(class_legend_html(result), unsafe_allow_html=True)
+    middle.markdown(class_legend_html(result), unsafe_allow_html=True)
     if view == "animation":
-        show_test = view_params.url_toggle("Show held-out points (◆)", "heldout", False)
+        show_test = view_params.url_toggle("Show held-out points (◆)", "heldout", False, container=right)
         fig = boundaries.animated_boundaries(result, models, show_test=show_test, height=layout.chart_height(600))
         layout.chart(fig, "boundaries")
         st.caption(
