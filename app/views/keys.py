@@ -45,7 +45,7 @@ left, right = st.columns([3, 2]) if has_map else (st.container(), st.container()
 if has_map:
     with left:
         st.markdown(charts.class_legend_html(result), unsafe_allow_html=True)
-        layout.chart(charts.animated_key_map(result, codebook, height=layout.chart_height(640)), "key_map")
+        layout.chart(charts.animated_key_map(result, codebook, height=layout.chart_height(580)), "key_map")
         st.caption(
             "Each region is the part of the plane whose nearest key is the diamond inside it, coloured by the "
             "class that key's value votes for (grey: not trained yet). With 64 keys each class has its own keys; "
