@@ -15,6 +15,13 @@ def current_result() -> RunResult | None:
     """Run (or fetch from cache) the current config on the current stream; None if nothing to show."""
     config = settings.current_config()
     stream = settings.current_stream()
+    problems = settings.settings_problems()
+    if problems:  # said next to the chart too: the sidebar's message may be far below the fold
+        st.warning(
+            "**The charts still show the last valid settings.** "
+            + " ".join(f"**{field}**: {message}." for field, message in problems),
+            icon=":material/warning:",
+        )
     bar = st.empty()
     started = time.monotonic()
 

@@ -18,7 +18,8 @@ BASE_CSS = """
 """
 PRESENT_CSS = """
 <style>
-  [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] { display: none; }
+  [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+  [data-testid="stExpandSidebarButton"] { display: none; }
   .block-container { padding-top: 3.2rem; max-width: 100%; }
   html { font-size: 19px; }
   h1 { font-size: 2.6rem !important; }
@@ -76,6 +77,13 @@ def chart(fig, key: str, container=None) -> None:
     (container or st).plotly_chart(fig, key=key, config=CHART_CONFIG, theme=None)
 
 
+def forgetting_colour(forgetting: float) -> str:
+    """Badge colour of a forgetting value: green when (almost) nothing is forgotten, orange for some, red for much."""
+    if forgetting < 0.05:
+        return "green"
+    return "orange" if forgetting < 0.25 else "red"
+
+
 def final_accuracy_metrics(summaries: dict[str, dict], precision: int = 0) -> None:
     """One metric a model: final accuracy over every stage, with its forgetting as the delta."""
     from app.charts.palette import MODEL_LABELS
@@ -85,7 +93,8 @@ def final_accuracy_metrics(summaries: dict[str, dict], precision: int = 0) -> No
             f"{MODEL_LABELS.get(name, name)}: final accuracy",
             f"{s['average_accuracy']:.{precision}%}",
             delta=f"forgetting {s['forgetting']:.0%}",
-            delta_color="inverse",
+            delta_color=forgetting_colour(s["forgetting"]),
+            delta_arrow="off",  # a text badge: an arrow read "up" even for no forgetting at all
             help="Mean accuracy over every stage's held-out data at the end; forgetting: mean drop from each "
             "stage's best accuracy to its final one.",
         )

@@ -160,9 +160,16 @@ def _config_from_widgets() -> Config:
     except ConfigError as exc:
         for field, message in exc.problems:
             st.sidebar.error(f"**{field}**: {message}. Showing the last valid settings.", icon=":material/error:")
+        st.session_state["settings_problems"] = exc.problems
         return current_config()
+    st.session_state["settings_problems"] = []
     st.session_state["config"] = config
     return config
+
+
+def settings_problems() -> list[tuple[str, str]]:
+    """Why the sidebar's current settings cannot run (empty when they can): ``(field, message)`` pairs."""
+    return list(st.session_state.get("settings_problems", []))
 
 
 def render_upload(config: Config) -> None:

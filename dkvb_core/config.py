@@ -194,7 +194,8 @@ class Config(_Frozen):
         if self.record.every and total // self.record.every > MAX_FRAMES:
             raise ValueError(
                 f"record.every: {total} steps every {self.record.every} gives "
-                f"{total // self.record.every} frames, more than the limit of {MAX_FRAMES}"
+                f"{total // self.record.every} frames, more than the limit of {MAX_FRAMES}; "
+                f"record every {-(-total // MAX_FRAMES)} steps or more, or train fewer steps"
             )
         samples = total * self.train.batch_size
         if samples > MAX_SAMPLES_SEEN:

@@ -52,6 +52,15 @@ def test_playground_shows_the_animation_and_redraws_on_a_control_change():
     assert dkvb_metric.label.startswith("DKVB") and dkvb_metric.value == "50%"
 
 
+def test_forgetting_badges_are_green_for_dkvb_and_red_for_the_mlp():
+    from streamlit.proto.Metric_pb2 import Metric
+
+    at = start()
+    badges = {m.label.split(":")[0]: m for m in at.metric}
+    assert badges["DKVB"].delta == "forgetting 0%" and badges["DKVB"].proto.color == Metric.MetricColor.GREEN
+    assert badges["MLP"].proto.color == Metric.MetricColor.RED
+
+
 def test_playground_paper_figure_and_held_out_points():
     at = start()
     widget(at, "toggle", "Show held-out points (◆)").set_value(True).run()
@@ -87,6 +96,10 @@ def test_inconsistent_settings_are_named_and_the_last_result_stays():
     errors = " ".join(e.value for e in at.sidebar.error)
     assert "stream.classes_per_stage" in errors
     assert len(charts(at)) == 1  # the previous valid run is still drawn
+    main_area = " ".join(w.value for w in at.main.warning)  # said next to the chart, not only in the sidebar
+    assert "last valid settings" in main_area and "stream.classes_per_stage" in main_area
+    widget(at, "slider", "Classes per stage").set_value(1).run()
+    assert not any("last valid settings" in w.value for w in at.main.warning)
 
 
 def test_presentation_mode_hides_the_controls():

@@ -142,6 +142,10 @@ def test_presentation_mode_hides_the_controls(open_page):
     )
     page.get_by_role("button", name=re.compile("Exit presentation")).wait_for()
     screenshot(page, "presentation_mode")
+    page = open_page("images?present=1")  # a page with its own controls: no dead "open sidebar" button either
+    page.locator(".js-plotly-plot").first.wait_for()
+    for control in ("stExpandSidebarButton", "stSidebarCollapsedControl"):
+        assert all(not el.is_visible() for el in page.locator(f'[data-testid="{control}"]').all())
 
 
 def test_keys_page_tells_the_4_vs_64_keys_story(open_page):
