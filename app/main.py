@@ -18,7 +18,7 @@ import logging  # noqa: E402
 import streamlit as st  # noqa: E402
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException  # noqa: E402
 
-from app import layout, warmup  # noqa: E402 - light: only streamlit
+from app import layout, view_params, warmup  # noqa: E402 - light: only streamlit
 from app.views import PAGES  # noqa: E402
 
 PAGES_DIR = Path(__file__).resolve().parent / "views"
@@ -34,6 +34,7 @@ def main() -> None:
         initial_sidebar_state="collapsed" if present else "expanded",
     )
     layout.inject_css(present)
+    view_params.start_run()
     pages = [
         st.Page(PAGES_DIR / p.file, title=p.title, icon=p.icon, url_path=p.url_path, default=p.default) for p in PAGES
     ]

@@ -49,6 +49,14 @@ def remember(name: str, value: object, default: object) -> None:
     _store()[PREFIX + name] = "" if value == default else encode(value)
 
 
+def start_run() -> None:
+    """A full run starts: forget the view settings remembered so far (they stay managed, so a page that
+    does not draw them again drops them from the URL: Keys' ``view.compare`` does not follow you to Forgetting)."""
+    store = _store()
+    for k in store:
+        store[k] = ""
+
+
 def view_query() -> dict[str, str]:
     """The view settings that differ from their defaults."""
     return {k: v for k, v in _store().items() if v != ""}

@@ -26,21 +26,34 @@ MAX_STAGES = 32
 
 
 def read_csv_table(source: str | Path | bytes) -> pd.DataFrame:
-    """Read the raw table from a path or from uploaded bytes, with size limits enforced."""
+    """Read the raw table from a path or from uploaded bytes, with size limits enforced.
+
+    UTF-8 (with or without a byte-order mark) and UTF-16 with a byte-order mark (spreadsheets'
+    "Unicode text" export) are read; anything else is reported as not UTF-8 text."""
     if isinstance(source, bytes):
         if len(source) > MAX_BYTES:
             raise DataError(f"file: {len(source):,} bytes is larger than the limit of {MAX_BYTES:,} bytes")
-        buffer: io.BytesIO | Path = io.BytesIO(source)
+        data = source
     else:
-        buffer = Path(source)
-        if not buffer.is_file():
-            raise DataError(f"stream.csv_path: no such file: {buffer}")
-        if buffer.stat().st_size > MAX_BYTES:
+        path = Path(source)
+        if not path.is_file():
+            raise DataError(f"stream.csv_path: no such file: {path}")
+        if path.stat().st_size > MAX_BYTES:
             raise DataError(f"file: larger than the limit of {MAX_BYTES:,} bytes")
+        data = path.read_bytes()
+    text = _decode(data)
     try:
-        return pd.read_csv(buffer, nrows=MAX_ROWS + 1)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+        return pd.read_csv(io.StringIO(text), nrows=MAX_ROWS + 1)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise DataError(f"file: not a readable CSV ({str(exc).splitlines()[0]})") from None
+
+
+def _decode(data: bytes) -> str:
+    encoding = "utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        raise DataError("file: not UTF-8 text (a spreadsheet or another binary file?); save it as CSV UTF-8") from None
 
 
 def _drop_index_column(df: pd.DataFrame) -> pd.DataFrame:
@@ -53,7 +66,8 @@ def _drop_index_column(df: pd.DataFrame) -> pd.DataFrame:
 def validate_table(df: pd.DataFrame) -> pd.DataFrame:
     """Check columns, types, NaN, row and class limits; return the clean table."""
     df = _drop_index_column(df)
-    cols = [str(c) for c in df.columns]
+    df.columns = [str(c).strip() for c in df.columns]  # "Feature_1, Feature_2, Labels" is a common way to write it
+    cols = list(df.columns)
     required = [*FEATURES, LABELS]
     missing = [c for c in required if c not in cols]
     if missing:

@@ -52,6 +52,15 @@ def test_playground_shows_the_animation_and_redraws_on_a_control_change():
     assert dkvb_metric.label.startswith("DKVB") and dkvb_metric.value == "50%"
 
 
+def test_a_pages_view_settings_do_not_follow_to_another_page():
+    at = start("keys", **{"view.compare": "1"})
+    assert at.query_params["view.compare"] == "1"
+    at.switch_page(str(PAGES / "forgetting.py")).run()
+    assert not at.exception
+    assert "view.compare" not in at.query_params
+    assert at.query_params["train.steps_per_stage"] == "100"  # the run's settings do follow
+
+
 def test_forgetting_badges_are_green_for_dkvb_and_red_for_the_mlp():
     from streamlit.proto.Metric_pb2 import Metric
 

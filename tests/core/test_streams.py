@@ -87,8 +87,20 @@ def test_csv_faults_are_named(text, fragment):
 def test_csv_too_large_and_binary():
     with pytest.raises(DataError, match="larger than the limit"):
         load_csv_stream(b"x" * 6_000_000)
-    with pytest.raises(DataError):
+    with pytest.raises(DataError, match=r"not UTF-8 text.*save it as CSV UTF-8"):
         load_csv_stream(bytes(range(256)) * 10)
+
+
+def test_csv_in_utf16_with_bom_or_utf8_with_bom_or_spaced_header_reads_the_same():
+    expected = load_csv_stream(csv_bytes(GOOD))
+    for data in (
+        GOOD.encode("utf-16"),  # spreadsheets' "Unicode text": UTF-16 with a byte-order mark
+        GOOD.encode("utf-8-sig"),
+        GOOD.replace("Feature_1,Feature_2,Labels", "Feature_1, Feature_2, Labels").encode(),
+    ):
+        s = load_csv_stream(data)
+        np.testing.assert_array_equal(s.x_train, expected.x_train)
+        assert s.digest() == expected.digest()
 
 
 def test_csv_path_missing_is_named(tmp_path):
