@@ -22,7 +22,7 @@ from app.views import PAGES
 from dkvb_core import Config, ConfigError, DataError, DKVBError
 from dkvb_core.config import describe_fields
 from dkvb_core.sweep import load_sweep, parse_spec
-from dkvb_core.sweep.job import SweepJob, out_dir_for, sweeps_root
+from dkvb_core.sweep.job import SweepJob, out_dir_for, sweeps_root, user_sweep_dir
 from dkvb_core.sweep.spec import parse_value_list
 
 PAGE_MAX_RUNS = 200
@@ -208,7 +208,7 @@ def recent_sweeps() -> list[Path]:
 
 def load_into_session(path: str) -> None:
     try:
-        spec, runs, summary = load_sweep(path.strip())
+        spec, runs, summary = load_sweep(user_sweep_dir(path))
     except (DataError, OSError) as exc:
         st.session_state["sweep:load_error"] = str(exc)
         return
@@ -256,6 +256,13 @@ def playground_link(summary: pd.DataFrame, axes: list[str], metric: str, seeds: 
     cid = a.selectbox("Open a config in the Playground", list(labels), format_func=labels.get, key="sweep:open")
     row = summary[summary["config_id"] == cid].iloc[0]
     config = Config.from_dict(charts.config_of_row(row)).replace(seed=seeds[0])
+    if config.stream.kind != "toy":  # the Playground and its sidebar are for the 2-D toy stream
+        b.button("Open in Playground", disabled=True, key="sweep:open_disabled", icon=":material/open_in_new:")
+        st.caption(
+            f"This sweep runs on image data ({config.stream.kind}): the Playground draws 2-D toy streams only. "
+            "Open the **Images** page and set the same values there to look at one of these runs."
+        )
+        return
     query = urlencode(config_to_query(config))
     b.link_button("Open in Playground", playground_href(query), icon=":material/open_in_new:")
 

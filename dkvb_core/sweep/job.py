@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dkvb_core.errors import DKVBError
+from dkvb_core.errors import DataError, DKVBError
 from dkvb_core.sweep.runner import planned_run_ids, sweep_tables
 from dkvb_core.sweep.spec import SweepSpec
 from dkvb_core.sweep.table import SPEC_JSON, RunLog
@@ -38,6 +38,26 @@ _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 def sweeps_root() -> Path:
     """Where the app keeps its sweeps: ``$DKVB_SWEEPS_DIR`` or a folder in the temp dir."""
     return Path(os.environ.get("DKVB_SWEEPS_DIR") or Path(tempfile.gettempdir()) / "dkvb-explorer-sweeps")
+
+
+MAX_DIR_CHARS = 300
+
+
+def user_sweep_dir(text: str, roots: list[Path] | None = None) -> Path:
+    """A sweep folder typed by a user, resolved; it must lie inside one of ``roots`` (default: the
+    working directory, where the CLI's ``--out`` folders go, and :func:`sweeps_root`), so a shared
+    server cannot be made to read folders elsewhere. Raises DataError naming the rule."""
+    roots = roots if roots is not None else [Path.cwd(), sweeps_root()]
+    text = text.strip()
+    if not text or len(text) > MAX_DIR_CHARS:
+        raise DataError(f"Folder path: give a folder path of 1 to {MAX_DIR_CHARS} characters")
+    allowed = [r.resolve() for r in roots]
+    path = Path(text)
+    resolved = (path if path.is_absolute() else allowed[0] / path).resolve()
+    if not any(resolved == r or r in resolved.parents for r in allowed):
+        where = " or ".join(str(r) for r in allowed)
+        raise DataError(f"Folder path: {text[:60]!r} is outside the folders sweeps are read from ({where})")
+    return resolved
 
 
 def out_dir_for(spec: SweepSpec, root: Path | None = None) -> Path:

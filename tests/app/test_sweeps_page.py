@@ -76,9 +76,9 @@ def test_too_many_runs_for_the_page_points_to_the_cli():
 
 def test_loading_a_sweep_dir_draws_heatmap_lines_and_playground_link(tmp_path):
     spec = parse_spec({"base": BASE, "axes": {"dkvb.num_codebooks": [1, 2], "dkvb.keys_per_codebook": [4, 8]}})
-    run_sweep(spec, tmp_path / "mine", "inline")
+    run_sweep(spec, tmp_path / "sweeps" / "mine", "inline")  # inside the folders sweeps are read from
     at = open_page()
-    at.text_input(key="sweep:path").set_value(str(tmp_path / "mine"))
+    at.text_input(key="sweep:path").set_value(str(tmp_path / "sweeps" / "mine"))
     at.button(key="sweep:load_path").click()
     at.run()
     assert not at.exception and not at.error
@@ -90,12 +90,36 @@ def test_loading_a_sweep_dir_draws_heatmap_lines_and_playground_link(tmp_path):
     assert query["train.steps_per_stage"] == ["15"] and query["dkvb.keys_per_codebook"] == ["4"]
 
 
-def test_loading_a_folder_that_is_not_a_sweep_is_a_message(tmp_path):
+def test_an_image_data_sweep_explains_instead_of_linking_to_the_playground(tmp_path):
+    base = {"train": {"steps_per_stage": 10, "models": ["dkvb"]}, "stream": {"kind": "digits"}}
+    spec = parse_spec({"base": base, "axes": {"dkvb.keys_per_codebook": [4, 8]}})
+    run_sweep(spec, tmp_path / "sweeps" / "digits", "inline")
     at = open_page()
-    at.text_input(key="sweep:path").set_value(str(tmp_path))
+    at.text_input(key="sweep:path").set_value(str(tmp_path / "sweeps" / "digits"))
+    at.button(key="sweep:load_path").click()
+    at.run()
+    assert not at.exception and not at.get("link_button")
+    assert at.button(key="sweep:open_disabled").disabled
+    assert any("Images" in c.value for c in at.caption)
+
+
+def test_loading_a_folder_that_is_not_a_sweep_is_a_message(tmp_path):
+    (tmp_path / "sweeps" / "empty").mkdir(parents=True)
+    at = open_page()
+    at.text_input(key="sweep:path").set_value(str(tmp_path / "sweeps" / "empty"))
     at.button(key="sweep:load_path").click()
     at.run()
     assert "no spec.json" in errors(at) and not at.exception
+
+
+@pytest.mark.parametrize("path", ["/etc", "../../../../etc/passwd", "a" * 3000])
+def test_a_folder_outside_the_sweep_folders_is_refused(path):
+    at = open_page()
+    at.text_input(key="sweep:path").set_value(path)
+    at.button(key="sweep:load_path").click()
+    at.run()
+    text = errors(at)
+    assert "Folder path" in text and not at.exception and len(text) < 600
 
 
 @pytest.mark.slow

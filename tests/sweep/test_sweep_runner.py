@@ -143,3 +143,19 @@ def test_load_sweep_names_what_is_missing(tmp_path):
     (tmp_path / "spec.json").write_text('{"axes": {"dkvb.nope": [0.1]}}')
     with pytest.raises(DataError, match=r"not a valid sweep spec.*axes\.dkvb\.nope"):
         load_sweep(tmp_path)
+
+
+def test_a_typed_sweep_folder_must_lie_inside_the_allowed_folders(tmp_path):
+    from dkvb_core import DataError
+    from dkvb_core.sweep.job import MAX_DIR_CHARS, user_sweep_dir
+
+    root = tmp_path / "work"
+    (root / "sweeps" / "a").mkdir(parents=True)
+    assert user_sweep_dir("sweeps/a", [root]) == (root / "sweeps" / "a").resolve()  # relative to the first root
+    assert user_sweep_dir(f"  {root / 'sweeps'}  ", [root]) == (root / "sweeps").resolve()
+    for bad in ["../outside", str(tmp_path), "/etc", "sweeps/../../x"]:
+        with pytest.raises(DataError, match=r"Folder path: .* is outside the folders"):
+            user_sweep_dir(bad, [root])
+    for bad in ["", "   ", "a" * (MAX_DIR_CHARS + 1)]:
+        with pytest.raises(DataError, match=f"1 to {MAX_DIR_CHARS} characters"):
+            user_sweep_dir(bad, [root])
