@@ -104,7 +104,13 @@ def render_sidebar() -> Config:
     _seed_widgets(current_config())
     sb = st.sidebar
     sb.selectbox(
-        "Preset", list(PRESETS_2D), index=None, key="preset_choice", on_change=_apply_preset, placeholder="Choose…"
+        "Preset",
+        list(PRESETS_2D),
+        index=None,
+        key="preset_choice",
+        on_change=_apply_preset,
+        placeholder="Choose…",
+        help="A preset replaces every setting below (seed and steps included) with its own.",
     )
     sb.multiselect(
         "Models",

@@ -45,6 +45,14 @@ DEFAULTS: dict[str, Any] = flatten(Config().to_dict())
 RANGES: dict[str, str] = {name: allowed for name, _default, allowed, _desc in describe_fields()}
 
 
+MAX_MESSAGE_CHARS = 160
+
+
+def _clip(message: str) -> str:
+    """A message about a link value, at most ``MAX_MESSAGE_CHARS`` long (it may echo a very long value)."""
+    return message if len(message) <= MAX_MESSAGE_CHARS else message[: MAX_MESSAGE_CHARS - 1] + "…"
+
+
 def encode_value(value: Any) -> str:
     """A short text form: strings as they are, lists of names comma-separated, else JSON."""
     if isinstance(value, str):
@@ -109,7 +117,9 @@ def config_from_query(params: Mapping[str, str]) -> tuple[Config, list[str]]:
                 if culprit is not None:
                     allowed = RANGES.get(culprit, "")
                     hint = f" (allowed: {allowed})" if allowed and allowed not in message else ""
-                    warnings.append(f"{culprit}: {message}{hint}; using the default {encode_value(DEFAULTS[culprit])}")
+                    warnings.append(
+                        f"{culprit}: {_clip(message)}{hint}; using the default {encode_value(DEFAULTS[culprit])}"
+                    )
                     chosen.pop(culprit)
                     dropped = True
             if not dropped:

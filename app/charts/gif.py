@@ -12,7 +12,7 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from app.charts.boundaries import FRAME_MS, PAST_OPACITY
+from app.charts.boundaries import FRAME_MS
 from app.charts.common import grid_frames, subsample_frames
 from app.charts.palette import MODEL_LABELS, class_colour, region_ids, region_palette, tint
 from dkvb_core import RunResult
@@ -25,6 +25,7 @@ POINT_RADIUS = 3
 TEXT = (17, 24, 39)
 OUTLINE = (31, 41, 55)
 FADED_OUTLINE = (156, 163, 175)
+FADED_TINT = 0.6  # earlier stages' points: lighter than the current stage's, still visible on the regions
 LAST_FRAME_MS = 1500  # hold the end of the stream before the GIF loops
 
 
@@ -52,7 +53,7 @@ def _points_overlay(result: RunResult, px: np.ndarray, py: np.ndarray, size: int
             if t == stage:
                 draw.ellipse((x - r, y - r, x + r, y + r), fill=_rgb(c), outline=OUTLINE)
             else:
-                draw.ellipse((x - r, y - r, x + r, y + r), fill=_rgb(tint(c, 1 - PAST_OPACITY)), outline=FADED_OUTLINE)
+                draw.ellipse((x - r, y - r, x + r, y + r), fill=_rgb(tint(c, FADED_TINT)), outline=FADED_OUTLINE)
     return overlay
 
 
@@ -61,7 +62,7 @@ def _gif_palette(num_classes: int) -> Image.Image:
     colour search, and the frames compress better."""
     colours = [*region_palette(num_classes)]
     colours += [class_colour(c) for c in range(num_classes)]
-    colours += [tint(class_colour(c), 1 - PAST_OPACITY) for c in range(num_classes)]
+    colours += [tint(class_colour(c), FADED_TINT) for c in range(num_classes)]
     rgb = [_rgb(c) for c in colours] + [OUTLINE, FADED_OUTLINE, TEXT, (255, 255, 255)]
     rgb += [(v, v, v) for v in range(0, 256, 16)]  # anti-aliased text edges
     rgb = rgb[:256]
@@ -70,7 +71,7 @@ def _gif_palette(num_classes: int) -> Image.Image:
     return img
 
 
-def animation_gif(result: RunResult, models: list[str], panel_px: int = 260, frame_ms: int = FRAME_MS) -> bytes:
+def animation_gif(result: RunResult, models: list[str], panel_px: int = 340, frame_ms: int = FRAME_MS) -> bytes:
     """Every model side by side through the stages, at most ``MAX_GIF_FRAMES`` frames (stage ends kept)."""
     if result.grid is None or result.x_train is None or result.y_train is None or result.stage_train is None:
         raise ValueError("animation_gif: the run has no 2-D decision-boundary grid")

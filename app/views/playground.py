@@ -92,5 +92,5 @@ with st.expander("Share and download", icon=":material/share:"):
         "dkvb_animation.gif",
         "image/gif",
         on_click="ignore",
-        help="For slides that cannot embed HTML: every model through the stages, about 0.2 MB.",
+        help="For slides that cannot embed HTML: every model through the stages, about 0.25 MB.",
     )

@@ -78,3 +78,10 @@ def test_never_raises(value):
     for key in ("dkvb.keys_per_codebook", "train.models", "stream.spread", "seed", "record.every"):
         cfg, _ = config_from_query({key: value})
         assert isinstance(cfg, Config)
+
+
+def test_a_long_bad_value_is_not_echoed_in_full():
+    config, warnings = config_from_query({"stream.layout": "z" * 400})
+    assert config == Config()
+    (warning,) = warnings
+    assert warning.startswith("stream.layout") and len(warning) < 300 and "z" * 200 not in warning
