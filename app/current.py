@@ -29,7 +29,10 @@ def current_result() -> RunResult | None:
         if time.monotonic() - started > 0.5 and total:
             bar.progress(min(done / total, 1.0), text=f"Training: step {done:,} of {total:,}")
 
-    outcome = runs.try_run(config, stream, progress)
+    # shown only if the run takes over half a second; before the first training step (key k-means with
+    # many codebooks and keys can take a while) it is the only sign of life
+    with st.spinner("Training these settings…", show_time=True):
+        outcome = runs.try_run(config, stream, progress)
     bar.empty()
     if outcome.result is not None:
         st.session_state["last_result"] = outcome.result
