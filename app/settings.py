@@ -187,7 +187,8 @@ def render_upload(config: Config) -> None:
         help="The seed notebook's format; at most 50,000 rows and 5 MB. Labels are whole numbers.",
     )
     file = st.session_state.get("upload_file")
-    if file is None:
+    if file is None:  # removed, or refused by the uploader itself (too large): no older file's fault stays shown
+        st.session_state.pop("upload_error", None)
         if st.session_state.get("upload_stream") is None:
             st.sidebar.info("No file yet: the toy stream is shown until a valid CSV is uploaded.")
         return

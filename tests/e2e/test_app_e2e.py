@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import (
     SCRIPT,
@@ -89,6 +90,10 @@ def test_a_bad_csv_is_reported_and_the_chart_stays(open_page, tmp_path):
     assert page.locator(".js-plotly-plot").count() >= 1
     assert_no_exception(page)
     screenshot(page, "upload_bad_csv")
+    page.locator('[data-testid="stFileChipDeleteBtn"]').first.click()  # removing the file clears its fault
+    wait_rerun(page)
+    expect(page.get_by_text("The uploaded file was not used")).to_have_count(0)
+    assert page.locator(".js-plotly-plot").count() >= 1
     good = tmp_path / "good.csv"
     good.write_text(
         ",Feature_1,Feature_2,Labels\n"
