@@ -7,7 +7,7 @@ import time
 
 import streamlit as st
 
-from app import runs, settings
+from app import layout, runs, settings
 from dkvb_core import RunResult
 
 
@@ -29,10 +29,12 @@ def current_result() -> RunResult | None:
         if time.monotonic() - started > 0.5 and total:
             bar.progress(min(done / total, 1.0), text=f"Training: step {done:,} of {total:,}")
 
-    # shown only if the run takes over half a second; before the first training step (key k-means with
-    # many codebooks and keys can take a while) it is the only sign of life
-    with st.spinner("Training these settings…", show_time=True):
-        outcome = runs.try_run(config, stream, progress)
+    if runs.is_cached(config, stream):  # the usual case on a slider move back and forth: no spinner, no timer
+        outcome = runs.try_run(config, stream)
+    else:  # shown after half a second; before the first training step (key k-means with many codebooks
+        # and keys can take a while) it is the only sign of life
+        with st.spinner("Training these settings…", show_time=True):
+            outcome = runs.try_run(config, stream, progress)
     bar.empty()
     if outcome.result is not None:
         st.session_state["last_result"] = outcome.result
@@ -52,3 +54,13 @@ def upload_notice() -> None:
     name = st.session_state.get("upload_name")
     if settings.current_stream() is not None and name:
         st.caption(f"Data: your file **{name}**.")
+
+
+def page_result() -> RunResult:
+    """What a toy-stream page starts with: the current result and any upload fault; ends the page
+    (having said why) when there is nothing to show."""
+    result = current_result()
+    upload_notice()
+    if result is None:
+        layout.end_page()
+    return result

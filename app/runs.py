@@ -102,6 +102,11 @@ def run_key(config: Config, stream: Stream | None = None) -> tuple[str, str]:
     return (config.to_json(), "" if stream is None else stream.digest())
 
 
+def is_cached(config: Config, stream: Stream | None = None) -> bool:
+    """True when the run of ``config`` (on ``stream``) is ready in the cache."""
+    return run_cache().get(run_key(config, stream)) is not None
+
+
 def get_run(config: Config, stream: Stream | None = None, progress: Progress | None = None) -> RunResult:
     """The (cached) result of ``config``, on its own stream or on ``stream`` (an upload)."""
 

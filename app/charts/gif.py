@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from app.charts.boundaries import FRAME_MS
 from app.charts.common import grid_frames, subsample_frames
-from app.charts.palette import MODEL_LABELS, class_colour, region_ids, region_palette, tint
+from app.charts.palette import MODEL_LABELS, class_colour, hex_rgb, region_ids, region_palette, tint
 from dkvb_core import RunResult
 
 MAX_GIF_FRAMES = 120
@@ -29,14 +29,10 @@ FADED_TINT = 0.6  # earlier stages' points: lighter than the current stage's, st
 LAST_FRAME_MS = 1500  # hold the end of the stream before the GIF loops
 
 
-def _rgb(hex_colour: str) -> tuple[int, int, int]:
-    return tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
-
-
-def _region_panel(ids: np.ndarray, num_classes: int, size: int) -> Image.Image:
+def _region_panel(ids: np.ndarray, flat_palette: list[int], size: int) -> Image.Image:
     """One region map (rows along y, row 0 at the bottom) as an RGB image, side ``size`` px."""
     img = Image.fromarray(np.ascontiguousarray(ids[::-1]), mode="P")
-    img.putpalette([v for c in region_palette(num_classes) for v in _rgb(c)])
+    img.putpalette(flat_palette)
     return img.convert("RGB").resize((size, size), Image.Resampling.NEAREST)
 
 
@@ -51,9 +47,9 @@ def _points_overlay(result: RunResult, px: np.ndarray, py: np.ndarray, size: int
         for j in np.flatnonzero(result.stage_train == t):
             x, y, c = px[j], py[j], class_colour(int(result.y_train[j]))
             if t == stage:
-                draw.ellipse((x - r, y - r, x + r, y + r), fill=_rgb(c), outline=OUTLINE)
+                draw.ellipse((x - r, y - r, x + r, y + r), fill=hex_rgb(c), outline=OUTLINE)
             else:
-                draw.ellipse((x - r, y - r, x + r, y + r), fill=_rgb(tint(c, FADED_TINT)), outline=FADED_OUTLINE)
+                draw.ellipse((x - r, y - r, x + r, y + r), fill=hex_rgb(tint(c, FADED_TINT)), outline=FADED_OUTLINE)
     return overlay
 
 
@@ -63,7 +59,7 @@ def _gif_palette(num_classes: int) -> Image.Image:
     colours = [*region_palette(num_classes)]
     colours += [class_colour(c) for c in range(num_classes)]
     colours += [tint(class_colour(c), FADED_TINT) for c in range(num_classes)]
-    rgb = [_rgb(c) for c in colours] + [OUTLINE, FADED_OUTLINE, TEXT, (255, 255, 255)]
+    rgb = [hex_rgb(c) for c in colours] + [OUTLINE, FADED_OUTLINE, TEXT, (255, 255, 255)]
     rgb += [(v, v, v) for v in range(0, 256, 16)]  # anti-aliased text edges
     rgb = rgb[:256]
     img = Image.new("P", (1, 1))
@@ -83,6 +79,7 @@ def animation_gif(result: RunResult, models: list[str], panel_px: int = 340, fra
     px = (result.x_train[:, 0] - grid.x_min) / (grid.x_max - grid.x_min) * (panel_px - 1)  # panel pixels
     py = (grid.y_max - result.x_train[:, 1]) / (grid.y_max - grid.y_min) * (panel_px - 1)  # row 0 at the top
     palette = _gif_palette(n)
+    region_colours = [v for c in region_palette(n) for v in hex_rgb(c)]
     width = len(models) * panel_px + (len(models) + 1) * GAP_PX
     height = HEADER_PX + LABEL_PX + panel_px + GAP_PX
     title_font, label_font = ImageFont.load_default(size=22), ImageFont.load_default(size=18)
@@ -102,7 +99,7 @@ def animation_gif(result: RunResult, models: list[str], panel_px: int = 340, fra
         for k, m in enumerate(models):
             left, top = GAP_PX + k * (panel_px + GAP_PX), HEADER_PX + LABEL_PX
             draw.text((left + panel_px / 2, HEADER_PX), MODEL_LABELS.get(m, m), fill=TEXT, font=label_font, anchor="mt")
-            canvas.paste(_region_panel(regions[m][i], n, panel_px), (left, top))
+            canvas.paste(_region_panel(regions[m][i], region_colours, panel_px), (left, top))
             canvas.paste(overlays[stage], (left, top), overlays[stage])
         images.append(canvas.quantize(palette=palette, dither=Image.Dither.NONE))
     durations = [frame_ms] * (len(images) - 1) + [LAST_FRAME_MS]

@@ -49,9 +49,14 @@ def _hsv_to_rgb(h: float, s: float, v: float) -> tuple[float, float, float]:
     return [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)][i]
 
 
+def hex_rgb(hex_colour: str) -> tuple[int, int, int]:
+    """'#rrggbb' -> (r, g, b), each 0..255."""
+    return int(hex_colour[1:3], 16), int(hex_colour[3:5], 16), int(hex_colour[5:7], 16)
+
+
 def tint(hex_colour: str, amount: float = 0.55) -> str:
     """Blend a colour towards white (regions stay light so the points on top stand out)."""
-    rgb = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)], dtype=float)
+    rgb = np.array(hex_rgb(hex_colour), dtype=float)
     out = rgb + (255 - rgb) * amount
     return "#" + "".join(f"{round(v):02x}" for v in out)
 

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from app.charts.palette import hex_rgb
+
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
@@ -26,7 +28,7 @@ def palette_png(ids: np.ndarray, palette: Sequence[str]) -> bytes:
         raise ValueError("palette_png: every id needs a colour and at most 256 colours are allowed")
     h, w = ids.shape
     rows = np.concatenate([np.zeros((h, 1), np.uint8), ids], axis=1)  # filter byte 0 on every row
-    plte = b"".join(bytes(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in palette)
+    plte = b"".join(bytes(hex_rgb(c)) for c in palette)
     return (
         b"\x89PNG\r\n\x1a\n"
         + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 3, 0, 0, 0))

@@ -16,7 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from app.charts.common import style
-from app.charts.palette import MODEL_COLOURS, MODEL_LABELS, class_colour
+from app.charts.palette import MODEL_COLOURS, MODEL_LABELS, class_colour, hex_rgb
 
 METRIC_LABELS = {
     "average_accuracy": "final average accuracy",
@@ -260,7 +260,7 @@ def line_figure(
 
 
 def _alpha(hex_colour: str, a: float) -> str:
-    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    r, g, b = hex_rgb(hex_colour)
     return f"rgba({r},{g},{b},{a})"
 
 

@@ -22,10 +22,7 @@ layout.page_header(
     "Forgetting",
     "How much each model still knows about earlier stages after learning the later ones.",
 )
-result = current.current_result()
-current.upload_notice()
-if result is None:
-    layout.end_page()
+result = current.page_result()
 models = list(result.models)
 
 with st.popover("Definitions", icon=":material/menu_book:"):

@@ -14,10 +14,7 @@ layout.page_header(
     "Keys are fixed after k-means; only the values of the keys a sample fetches are trained. "
     "If stages fetch different keys, a new stage cannot overwrite an old stage's values.",
 )
-result = current.current_result()
-current.upload_notice()
-if result is None:
-    layout.end_page()
+result = current.page_result()
 if "dkvb" not in result.models:
     st.warning("Add **DKVB** to the models in the sidebar to see its keys.")
     layout.end_page()

@@ -13,10 +13,7 @@ layout.page_header(
     "A stream arrives in stages of new classes. Watch which model keeps the old classes: "
     "DKVB only updates the values of the keys it fetches, so earlier regions stay put.",
 )
-result = current.current_result()
-current.upload_notice()
-if result is None:
-    layout.end_page()
+result = current.page_result()
 
 VIEWS = {"animation": "▶ Animation", "paper": "The paper's toy figure"}
 models = list(result.models)

@@ -65,7 +65,9 @@ def test_the_servers_warm_start_leaves_the_default_run_cached():
 
 def test_same_config_is_computed_once_and_is_deterministic():
     runs.run_cache().clear()
+    assert not runs.is_cached(TINY)
     first = runs.get_run(TINY)
+    assert runs.is_cached(TINY) and not runs.is_cached(TINY.replace(seed=1))
     assert runs.get_run(TINY) is first
     other = runs.get_run(TINY.replace(seed=1))
     assert other is not first
