@@ -14,6 +14,8 @@ during each stage's training; see ``ModelRecord.key_usage_stages``):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 
@@ -77,3 +79,45 @@ def bwt_per_stage(R: np.ndarray) -> np.ndarray:
     out = R[-1] - np.diag(R)
     out[-1] = 0.0
     return out
+
+
+@dataclass(frozen=True)
+class KeyCounts:
+    """How many keys (summed over codebooks) can do nothing useful, and why.
+
+    - ``unused``: surplus keys left out of the lookup (a codebook had fewer distinct points than keys);
+    - ``duplicates``: active keys within ``1e-6`` of the codebook's key spread of a lower-indexed
+      active key (a test sample could fetch such a twin, untrained, instead of the trained key);
+    - ``never_trained``: active keys no training sample fetched, whose value stays at its start
+      (a test sample that fetches one gets no class under the project's evaluation rule).
+    """
+
+    total: int
+    unused: int
+    duplicates: int
+    never_trained: int
+
+
+def key_counts(keys: np.ndarray, active: np.ndarray | None, usage_stages: np.ndarray | None) -> KeyCounts:
+    """Count unused, duplicate and never-trained keys of ``keys (C, K, d)`` (``active (C, K)``,
+    ``usage_stages (T, C, K)``; None: all active / training usage unknown, counted as 0)."""
+    import torch
+
+    from dkvb_core.nearest import nearest_keys
+
+    k = np.asarray(keys, dtype=np.float32)
+    c, n, _ = k.shape
+    act = np.ones((c, n), bool) if active is None else np.asarray(active, bool)
+    duplicates = 0
+    if n > 1:
+        kt = torch.from_numpy(k)
+        idx, dist = nearest_keys(kt, kt, 2, torch.from_numpy(act))
+        spread = np.sqrt(((k - k.mean(axis=1, keepdims=True)) ** 2).sum(-1).mean(axis=1))  # (C,)
+        other = np.where(idx[:, :, 0].numpy() == np.arange(n), idx[:, :, 1].numpy(), idx[:, :, 0].numpy())
+        d_other = np.where(idx[:, :, 0].numpy() == np.arange(n), dist[:, :, 1].numpy(), dist[:, :, 0].numpy())
+        twin = (np.sqrt(d_other) <= 1e-6 * spread[:, None]) & (other < np.arange(n)) & act
+        duplicates = int(twin.sum())
+    never = 0
+    if usage_stages is not None:
+        never = int((~keys_touched(usage_stages).any(axis=0) & act).sum())
+    return KeyCounts(total=c * n, unused=int((~act).sum()), duplicates=duplicates, never_trained=never)

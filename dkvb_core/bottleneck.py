@@ -20,7 +20,10 @@ from typing import Literal
 import torch
 from torch import nn
 
-from dkvb_core.kmeans import kmeans_batched, squared_distances
+from dkvb_core.kmeans import kmeans_batched, kmeans_work
+from dkvb_core.nearest import nearest_keys
+from dkvb_core.progress import Progress
+from dkvb_core.work_meter import WorkMeter
 
 InitMode = Literal["random", "kmeans"]
 
@@ -69,6 +72,7 @@ class KeyValueBottleneck(nn.Module):
         self.register_buffer("ema_cluster_size", torch.ones(c, k))
         self.register_buffer("ema_key_sum", self.keys.clone())
         self.register_buffer("usage", torch.zeros(c, k, dtype=torch.long))
+        self.register_buffer("active", torch.ones(c, k, dtype=torch.bool))  # False: surplus key, never fetched
         self.register_buffer("initted", torch.tensor(False))
         self.register_buffer("keys_frozen", torch.tensor(False))
         if value_init == "zeros":
@@ -79,16 +83,20 @@ class KeyValueBottleneck(nn.Module):
 
     # --- key initialisation and EMA ------------------------------------------------------
     @torch.no_grad()
-    def initialize_keys(self, x: torch.Tensor) -> None:
+    def initialize_keys(self, x: torch.Tensor, progress: Progress | None = None) -> None:
         """Set the keys from inputs ``(N, C, dim_keys)`` (or the forward shape): k-means or random.
 
+        k-means marks surplus keys (more keys than distinct points) inactive: the lookup skips them.
         The EMA state starts at count 1 and sum = key, so the first EMA step does not pull the
-        keys toward zero.
+        keys toward zero. ``progress(done, total, "keys")`` is called during k-means.
         """
         x = self._flatten_per_codebook(x)
         if self.init_mode == "kmeans":
-            centers, _ = kmeans_batched(x, self.num_pairs, self.kmeans_iters, self.generator)
-            self.keys.copy_(centers)
+            meter = WorkMeter(progress, kmeans_work(self.num_codebooks, x.shape[1], self.num_pairs, self.kmeans_iters))
+            res = kmeans_batched(x, self.num_pairs, self.kmeans_iters, self.generator, meter.add)
+            self.keys.copy_(res.centres)
+            self.active.copy_(res.active)
+            meter.finish()
         self.ema_cluster_size.fill_(1.0)
         self.ema_key_sum.copy_(self.keys)
         self.initted.fill_(True)
@@ -110,7 +118,7 @@ class KeyValueBottleneck(nn.Module):
             self.ema_cluster_size[c].mul_(self.decay).add_(counts, alpha=1 - self.decay)
             self.ema_key_sum[c].mul_(self.decay).add_(sums, alpha=1 - self.decay)
             size = self.ema_cluster_size[c]
-            alive = size > self.eps
+            alive = (size > self.eps) & self.active[c]
             self.keys[c] = torch.where(
                 alive[:, None], self.ema_key_sum[c] / size.clamp_min(self.eps)[:, None], self.keys[c]
             )
@@ -120,7 +128,7 @@ class KeyValueBottleneck(nn.Module):
         if self.threshold_ema_dead_code <= 0:
             return
         for c in range(self.num_codebooks):
-            dead = self.ema_cluster_size[c] < self.threshold_ema_dead_code
+            dead = (self.ema_cluster_size[c] < self.threshold_ema_dead_code) & self.active[c]
             n_dead = int(dead.sum())
             if n_dead == 0:
                 continue
@@ -140,27 +148,21 @@ class KeyValueBottleneck(nn.Module):
         raise ValueError(f"input: expected (batch, codebooks, channels, dim_keys); got {tuple(x.shape)}")
 
     def _nearest(self, x: torch.Tensor) -> torch.Tensor:
-        """Top-1 key index per codebook for ``(C, N, d)`` inputs -> ``(C, N)``."""
-        return torch.stack([squared_distances(x[c], self.keys[c]).argmin(1) for c in range(x.shape[0])])
+        """Top-1 active key index per codebook for ``(C, N, d)`` inputs -> ``(C, N)``, exact."""
+        return nearest_keys(x, self.keys, 1, self.active)[0][:, :, 0]
 
     @torch.no_grad()
-    def lookup(self, x: torch.Tensor, chunk: int = 65_536) -> tuple[torch.Tensor, torch.Tensor]:
-        """Nearest ``topk`` keys for ``(N, C, d)`` inputs -> (indices, distances), each (N, C, topk).
+    def lookup(self, x: torch.Tensor, progress: Progress | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Nearest ``topk`` active keys for ``(N, C, d)`` inputs -> (indices, squared distances), each
+        ``(N, C, topk)``, nearest first; equal to a float64 brute-force search wherever the data lie.
 
         Frozen keys make this a pure function of the input: compute once, reuse forever.
         """
         x = self._flatten_per_codebook(x)
-        out_i, out_d = [], []
-        for c in range(self.num_codebooks):
-            parts_i, parts_d = [], []
-            for start in range(0, x.shape[1], chunk):
-                d = squared_distances(x[c, start : start + chunk], self.keys[c])
-                dist, idx = torch.topk(d, self.topk, dim=1, largest=False, sorted=True)
-                parts_i.append(idx)
-                parts_d.append(dist)
-            out_i.append(torch.cat(parts_i))
-            out_d.append(torch.cat(parts_d))
-        return torch.stack(out_i, 1), torch.stack(out_d, 1)
+        meter = WorkMeter(progress, lookup_work(self.num_codebooks, x.shape[1], self.num_pairs))
+        idx, dist = nearest_keys(x, self.keys, self.topk, self.active, meter.add)
+        meter.finish()
+        return idx.permute(1, 0, 2), dist.permute(1, 0, 2)
 
     def forward(
         self, x: torch.Tensor
@@ -182,14 +184,9 @@ class KeyValueBottleneck(nn.Module):
         b, c, ch, _ = x.shape
         flat = x.detach().permute(1, 0, 2, 3).reshape(c, b * ch, -1)
         with torch.no_grad():
-            idx_l, dist_l = [], []
-            for cb in range(c):
-                d = squared_distances(flat[cb], self.keys[cb])
-                dist, idx = torch.topk(d, self.topk, dim=1, largest=False, sorted=True)
-                idx_l.append(idx)
-                dist_l.append(dist)
-            idx = torch.stack(idx_l).reshape(c, b, ch, self.topk).permute(1, 0, 3, 2)  # B,C,k,ch
-            dist = torch.stack(dist_l).reshape(c, b, ch, self.topk).permute(1, 0, 3, 2)
+            idx, dist = nearest_keys(flat, self.keys, self.topk, self.active)
+            idx = idx.reshape(c, b, ch, self.topk).permute(1, 0, 3, 2)  # B,C,k,ch
+            dist = dist.reshape(c, b, ch, self.topk).permute(1, 0, 3, 2)
         cb_index = torch.arange(c).view(1, c, 1, 1)
         values = self.values[cb_index, idx]  # (B, C, k, ch, dv): gradient reaches fetched rows only
         if self.return_values_only:
@@ -204,3 +201,8 @@ class KeyValueBottleneck(nn.Module):
     def _count_usage(self, idx: torch.Tensor) -> None:
         for cb in range(self.num_codebooks):
             self.usage[cb] += torch.bincount(idx[:, cb].reshape(-1), minlength=self.num_pairs)
+
+
+def lookup_work(codebooks: int, points: int, keys: int) -> int:
+    """Distances a lookup scores: the unit of its progress, for cost estimates."""
+    return codebooks * points * keys

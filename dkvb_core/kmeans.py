@@ -1,82 +1,184 @@
-"""Seeded k-means (k-means++ seeding, then Lloyd) in torch, batched over codebooks, for
-unsupervised key initialisation. Batching matters: C codebooks x K keys of k-means++ draws as a
-Python loop was most of a 16 x 512-key run's time; here the loop runs K times, not C x K."""
+"""Seeded k-means for key initialisation, batched over codebooks, exact, and sized for research runs.
+
+- Seeding: k-means++ (D^2 sampling). For many keys it draws ``ceil(k / 64)`` centres a round
+  (weighted sampling without replacement, proportional to D^2), so the sequential loop runs at most
+  64 times, not k times; with k <= 64 it is plain k-means++. On large data it seeds on a random
+  pool of ``4 k`` points.
+- Refinement: Lloyd iterations on all points while one pass is cheap (codebooks x points x keys
+  <= 2^26 scored distances); beyond that, mini-batch k-means (Sculley 2010): each of ``iters`` steps
+  assigns a random batch and moves each centre to the running mean of the points it has received.
+- Surplus keys: where a codebook has fewer distinct points than keys, every distinct point becomes a
+  key and the rest are *inactive*: never fetched (the lookup skips them), reported as unused. No key
+  is a jittered copy of another, so no test sample fetches an untrained twin.
+- Every assignment is the exact nearest centre (see :mod:`dkvb_core.nearest`).
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import torch
 
+from dkvb_core.nearest import nearest_keys
 
-def squared_distances(x: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
-    """``(N, D), (K, D) -> (N, K)`` or batched ``(C, N, D), (C, K, D) -> (C, N, K)``; never negative."""
-    if x.dim() == 2:
-        return squared_distances(x[None], centers[None])[0]
-    d = torch.baddbmm((centers * centers).sum(-1)[:, None, :], x, centers.transpose(1, 2), alpha=-2.0)
-    return d.add_((x * x).sum(-1)[:, :, None]).clamp_min_(0.0)
+SEED_ROUNDS = 64  # at most this many sequential k-means++ rounds
+POOL_PER_KEY = 4  # seeding pool: at most this many points a key
+FULL_PASS_WORK = 1 << 26  # Lloyd on all points while codebooks x points x keys stays under this
+
+Tick = Callable[[int], None]
 
 
-def kmeans_plus_plus(x: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
-    """k-means++ seeding of ``(C, N, D)`` points: each next centre is drawn with probability
-    proportional to D(x)^2, independently per codebook -> ``(C, k, D)``.
+@dataclass(frozen=True)
+class KMeansResult:
+    """Centres ``(C, k, d)`` and which of them are in use ``(C, k)`` bool (False: surplus, never fetched)."""
 
-    Where every point already coincides with a centre (fewer distinct points than ``k``), the
-    next centre repeats a random point nudged by a tiny seeded jitter, so no two keys coincide.
-    """
-    c, n, d = x.shape
-    rows = torch.arange(c)
-    centers = torch.empty(c, k, d, dtype=x.dtype)
-    first = torch.randint(n, (c,), generator=generator)
-    centers[:, 0] = x[rows, first]
-    x_sq = (x * x).sum(-1)
+    centres: torch.Tensor
+    active: torch.Tensor
 
-    def dist_to(p: torch.Tensor) -> torch.Tensor:  # (C, D) -> (C, N)
-        return (x_sq - 2.0 * torch.bmm(x, p[:, :, None])[:, :, 0] + (p * p).sum(-1)[:, None]).clamp_min_(0.0)
 
-    closest = dist_to(centers[:, 0])
-    for j in range(1, k):
-        cdf = closest.cumsum(1)  # inverse-CDF draw: one searchsorted beats multinomial here
-        total = cdf[:, -1:]
-        degenerate = total[:, 0] <= 0.0
-        cdf = torch.where(degenerate[:, None], torch.arange(1, n + 1, dtype=x.dtype).expand(c, n), cdf)
-        u = torch.rand(c, 1, generator=generator, dtype=x.dtype) * cdf[:, -1:]
-        idx = torch.searchsorted(cdf, u, right=True)[:, 0].clamp_(max=n - 1)
-        new = x[rows, idx]
-        if degenerate.any():
-            jitter = 1e-3 * torch.randn(c, d, generator=generator, dtype=x.dtype)
-            new = torch.where(degenerate[:, None], new + jitter, new)
-        centers[:, j] = new
-        torch.minimum(closest, dist_to(new), out=closest)
-    return centers
+def kmeans_work(codebooks: int, points: int, k: int, iters: int) -> int:
+    """Distances scored by :func:`kmeans_batched` at most: the unit of its progress, for cost estimates."""
+    pool = min(points, POOL_PER_KEY * k)
+    seeding = codebooks * pool * k
+    if _full_batch(codebooks, points, k):
+        return seeding + iters * codebooks * points * k
+    return seeding + iters * codebooks * _batch_size(codebooks, points, k) * k
 
 
 def kmeans_batched(
-    x: torch.Tensor, k: int, iters: int, generator: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Cluster each codebook's points ``(C, N, D)`` into ``k`` centres: ``(C, k, D)``, counts ``(C, k)``.
+    x: torch.Tensor, k: int, iters: int, generator: torch.Generator, tick: Tick | None = None
+) -> KMeansResult:
+    """Cluster each codebook's points ``(C, N, d)`` into ``k`` centres (see the module docstring).
 
-    An empty cluster keeps its previous centre instead of collapsing to the origin.
+    ``tick(units)`` is called as distances are scored (units as in :func:`kmeans_work`).
     """
-    x = x.detach()
-    c, n, d = x.shape
-    centers = kmeans_plus_plus(x, k, generator)
-    offsets = (torch.arange(c) * k)[:, None]
-    flat_x = x.reshape(c * n, d)
-    assign = squared_distances(x, centers).argmin(-1)
-    for _ in range(iters):
-        flat = (assign + offsets).reshape(-1)
-        sums = torch.zeros(c * k, d, dtype=x.dtype).index_add_(0, flat, flat_x)
-        counts = torch.bincount(flat, minlength=c * k).to(x.dtype)
-        means = sums / counts.clamp_min(1.0)[:, None]
-        centers = torch.where((counts > 0)[:, None], means, centers.reshape(c * k, d)).reshape(c, k, d)
-        new_assign = squared_distances(x, centers).argmin(-1)
-        if torch.equal(new_assign, assign):
+    x = x.detach().float()
+    c, n, _ = x.shape
+    pool = x
+    if n > POOL_PER_KEY * k:
+        pool = x[:, torch.randperm(n, generator=generator)[: POOL_PER_KEY * k]]
+    centres, active = seed_centres(pool, k, generator, tick)
+    if _full_batch(c, n, k):
+        centres = _lloyd(x, centres, active, iters, tick)
+    else:
+        centres = _minibatch(x, centres, active, iters, _batch_size(c, n, k), generator, tick)
+    return KMeansResult(centres, active & ~_duplicates(centres))
+
+
+def kmeans(x: torch.Tensor, k: int, iters: int, generator: torch.Generator) -> KMeansResult:
+    """One codebook: ``(N, d)`` -> centres ``(k, d)``, active ``(k,)``."""
+    res = kmeans_batched(x[None], k, iters, generator)
+    return KMeansResult(res.centres[0], res.active[0])
+
+
+def seed_centres(
+    x: torch.Tensor, k: int, generator: torch.Generator, tick: Tick | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """k-means++ seeding of ``(C, P, d)`` points in at most 64 rounds -> centres ``(C, k, d)``, active.
+
+    A point already a centre has D^2 = 0 and is never drawn again; when a codebook runs out of
+    new points the remaining centres stay inactive (copies of its first centre, never fetched).
+    """
+    c, p, d = x.shape
+    rows = torch.arange(c)[:, None]
+    first = torch.randint(p, (c, 1), generator=generator)
+    centres = x[rows, first].expand(c, k, d).clone()
+    active = torch.zeros(c, k, dtype=torch.bool)
+    active[:, 0] = True
+    closest = _dist_to(x, centres[:, :1], tick)
+    per_round = math.ceil((k - 1) / SEED_ROUNDS) if k > 1 else 1
+    for start in range(1, k, per_round):
+        r = min(per_round, k - start)
+        pick, ok = _draw(closest, r, generator)
+        new = x[rows, pick]  # (C, r, d)
+        centres[:, start : start + r] = torch.where(ok[:, :, None], new, centres[:, :1])
+        active[:, start : start + r] = ok
+        if start + r < k:
+            closest = torch.minimum(closest, _dist_to(x, new, tick, ok))
+    return centres, active
+
+
+def _dist_to(x: torch.Tensor, centres: torch.Tensor, tick: Tick | None, ok: torch.Tensor | None = None) -> torch.Tensor:
+    """Exact squared distance of every point to its nearest of ``centres`` (inactive ones: inf)."""
+    return nearest_keys(x, centres, 1, ok, tick)[1][:, :, 0].double()
+
+
+def _draw(closest: torch.Tensor, r: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """``r`` distinct points a codebook drawn with probability proportional to D^2, without replacement
+    (Efraimidis-Spirakis keys ``log(u) / w``); ``ok`` is False where no point with D^2 > 0 was left."""
+    u = torch.rand(closest.shape, generator=generator, dtype=torch.float64).clamp_min_(1e-300)
+    keys = torch.where(closest > 0, u.log() / closest, torch.full_like(closest, -math.inf))
+    top, pick = torch.topk(keys, r, dim=1)
+    return pick, top > -math.inf
+
+
+def _lloyd(x: torch.Tensor, centres: torch.Tensor, active: torch.Tensor, iters: int, tick: Tick | None) -> torch.Tensor:
+    """Lloyd iterations on all points; an empty cluster keeps its centre; stops when nothing moves."""
+    c, n, _ = x.shape
+    k = centres.shape[1]
+    assign = None
+    for it in range(iters):
+        new_assign = nearest_keys(x, centres, 1, active, tick)[0][:, :, 0]
+        if assign is not None and torch.equal(new_assign, assign):
+            if tick is not None:
+                tick((iters - it) * c * n * k)  # the work that convergence saved
             break
         assign = new_assign
-    counts = torch.bincount((assign + offsets).reshape(-1), minlength=c * k).reshape(c, k).to(x.dtype)
-    return centers, counts
+        sums, counts = _cluster_sums(x, assign, k)
+        means = (sums / counts.clamp_min(1.0)[..., None]).float()
+        centres = torch.where(((counts > 0) & active)[..., None], means, centres)
+    return centres
 
 
-def kmeans(x: torch.Tensor, k: int, iters: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """One codebook: ``(N, D)`` -> centres ``(k, D)``, counts ``(k,)``."""
-    centers, counts = kmeans_batched(x[None], k, iters, generator)
-    return centers[0], counts[0]
+def _minibatch(
+    x: torch.Tensor,
+    centres: torch.Tensor,
+    active: torch.Tensor,
+    iters: int,
+    batch: int,
+    generator: torch.Generator,
+    tick: Tick | None,
+) -> torch.Tensor:
+    """Mini-batch k-means: each step moves a centre to the running mean of every point it received
+    (its seed point counting as one)."""
+    n, k = x.shape[1], centres.shape[1]
+    c64 = centres.double()
+    seen = torch.ones(centres.shape[:2], dtype=torch.float64)
+    for _ in range(iters):
+        xb = x[:, torch.randperm(n, generator=generator)[:batch]]
+        assign = nearest_keys(xb, c64.float(), 1, active, tick)[0][:, :, 0]
+        sums, counts = _cluster_sums(xb, assign, k)
+        seen += counts
+        c64 += (sums - counts[..., None] * c64) / seen[..., None]
+    return c64.float()
+
+
+def _cluster_sums(x: torch.Tensor, assign: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-centre float64 sums ``(C, k, d)`` and counts ``(C, k)`` of the points assigned to it."""
+    c, n, d = x.shape
+    flat = (assign + (torch.arange(c) * k)[:, None]).reshape(-1)
+    sums = torch.zeros(c * k, d, dtype=torch.float64).index_add_(0, flat, x.reshape(c * n, d).double())
+    counts = torch.bincount(flat, minlength=c * k).to(torch.float64)
+    return sums.reshape(c, k, d), counts.reshape(c, k)
+
+
+def _duplicates(centres: torch.Tensor) -> torch.Tensor:
+    """``(C, k)`` bool: True for a centre equal to a lower-indexed one (kept out of use)."""
+    out = torch.zeros(centres.shape[:2], dtype=torch.bool)
+    for cb in range(centres.shape[0]):
+        _, inverse = torch.unique(centres[cb], dim=0, return_inverse=True)
+        first = torch.full((int(inverse.max()) + 1,), centres.shape[1], dtype=torch.long)
+        first = first.scatter_reduce(0, inverse, torch.arange(centres.shape[1]), reduce="amin")
+        out[cb] = first[inverse] != torch.arange(centres.shape[1])
+    return out
+
+
+def _full_batch(codebooks: int, points: int, k: int) -> bool:
+    return codebooks * points * k <= FULL_PASS_WORK or _batch_size(codebooks, points, k) >= points
+
+
+def _batch_size(codebooks: int, points: int, k: int) -> int:
+    """Mini-batch size: about 2^26 scored distances a step, and at least one point a key."""
+    return max(k, FULL_PASS_WORK // max(1, codebooks * k))
