@@ -60,7 +60,7 @@ def test_bottleneck_lookup_forward_and_grid_are_exact_off_centre(offset):
     data = torch.randn(800, 1, 2) * 0.7 + offset
     bn = KeyValueBottleneck(1, 1024, 2, 8, topk=3, init_mode="kmeans", seed=3)
     bn.initialize_keys(data)
-    idx, dist = bn.lookup(data)
+    idx, _ = bn.lookup(data)
     ref_i, ref_d = brute(data.permute(1, 0, 2), bn.keys, 3, bn.active)
     assert torch.equal(idx.permute(1, 0, 2), ref_i)
     grid = torch.from_numpy(GridSpec(offset - 3, offset + 3, offset - 3, offset + 3, 60).points())[:, None, :]
