@@ -95,6 +95,8 @@ def seed_centres(
         new = x[rows, pick]  # (C, r, d)
         centres[:, start : start + r] = torch.where(ok[:, :, None], new, centres[:, :1])
         active[:, start : start + r] = ok
+        if not bool(ok.any()):  # every codebook ran out of new points: the rest stay unused
+            break
         if start + r < k:
             closest = torch.minimum(closest, _dist_to(x, new, tick, ok))
     return centres, active
