@@ -15,6 +15,7 @@ a replaced dead key keeps its new place (its EMA state is reset with it); and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import torch
@@ -83,17 +84,20 @@ class KeyValueBottleneck(nn.Module):
 
     # --- key initialisation and EMA ------------------------------------------------------
     @torch.no_grad()
-    def initialize_keys(self, x: torch.Tensor, progress: Progress | None = None) -> None:
+    def initialize_keys(
+        self, x: torch.Tensor, progress: Progress | None = None, tick: Callable[[int], None] | None = None
+    ) -> None:
         """Set the keys from inputs ``(N, C, dim_keys)`` (or the forward shape): k-means or random.
 
         k-means marks surplus keys (more keys than distinct points) inactive: the lookup skips them.
         The EMA state starts at count 1 and sum = key, so the first EMA step does not pull the
-        keys toward zero. ``progress(done, total, "keys")`` is called during k-means.
+        keys toward zero. ``progress(done, total, "keys")`` is called during k-means (or ``tick(units)``
+        of a caller's :class:`WorkMeter`, units as in :func:`kmeans_work`).
         """
         x = self._flatten_per_codebook(x)
         if self.init_mode == "kmeans":
             meter = WorkMeter(progress, kmeans_work(self.num_codebooks, x.shape[1], self.num_pairs, self.kmeans_iters))
-            res = kmeans_batched(x, self.num_pairs, self.kmeans_iters, self.generator, meter.add)
+            res = kmeans_batched(x, self.num_pairs, self.kmeans_iters, self.generator, tick or meter.add)
             self.keys.copy_(res.centres)
             self.active.copy_(res.active)
             meter.finish()
@@ -152,7 +156,9 @@ class KeyValueBottleneck(nn.Module):
         return nearest_keys(x, self.keys, 1, self.active)[0][:, :, 0]
 
     @torch.no_grad()
-    def lookup(self, x: torch.Tensor, progress: Progress | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def lookup(
+        self, x: torch.Tensor, progress: Progress | None = None, tick: Callable[[int], None] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Nearest ``topk`` active keys for ``(N, C, d)`` inputs -> (indices, squared distances), each
         ``(N, C, topk)``, nearest first; equal to a float64 brute-force search wherever the data lie.
 
@@ -160,7 +166,7 @@ class KeyValueBottleneck(nn.Module):
         """
         x = self._flatten_per_codebook(x)
         meter = WorkMeter(progress, lookup_work(self.num_codebooks, x.shape[1], self.num_pairs))
-        idx, dist = nearest_keys(x, self.keys, self.topk, self.active, meter.add)
+        idx, dist = nearest_keys(x, self.keys, self.topk, self.active, tick or meter.add)
         meter.finish()
         return idx.permute(1, 0, 2), dist.permute(1, 0, 2)
 

@@ -107,6 +107,13 @@ class DKVBConfig(_Frozen):
     decoder: Literal["mean", "linear"] = Field("mean", description="mean of values, or a linear layer")
     dim_values: int | None = Field(None, ge=1, le=512, description="value dimension; mean decoder: number of classes")
     key_init: Literal["kmeans", "random"] = Field("kmeans", description="unsupervised key init")
+    key_init_data: Literal["uniform", "first_stage", "stream", "pretrain", "pool"] = Field(
+        "uniform", description="inputs the keys are fitted on; uniform over the data's region sees no later stage"
+    )
+    eval_rule: Literal["untrained_no_class", "trained_keys_only"] = Field(
+        "untrained_no_class",
+        description="evaluation: a fetched untrained key gives no class, or (the authors') only trained keys fetched",
+    )
     kmeans_iters: int = Field(10, ge=0, le=200, description="Lloyd iterations of the key init")
     ema_epochs: int = Field(0, ge=0, le=50, description="EMA k-means passes after the init")
     decay: float = Field(0.95, gt=0.0, lt=1.0, description="EMA decay of the key updates")

@@ -1,8 +1,10 @@
 """The DKVB classifier: key initialisation, frozen lookup, the value learner and its key-usage record.
 
 Preparation: per seed, split the embedding into heads, initialise the keys without labels (k-means
-or random, optional EMA passes), freeze them, and look up every sample's key slots once (train,
-test, grid). Frozen keys mean a sample's slots never change, so training is a gather and a scatter
+or random, optional EMA passes) on the inputs ``dkvb.key_init_data`` names (by default none of a
+later stage: see :mod:`dkvb_core.key_data`), freeze them, and look up every sample's key slots once
+(train, test, grid); surplus keys (more keys than distinct points) are left out of the lookup.
+Frozen keys mean a sample's slots never change, so training is a gather and a scatter
 into a value table ``(S * C * K, d_v)``. Only fetched rows move: that sparsity is why it keeps
 earlier stages. What it records beyond accuracy: per frame the class each value row votes for and
 which rows changed; per run the key usage per frame and per stage, and the final values.
@@ -17,12 +19,25 @@ from typing import Any
 import numpy as np
 import torch
 
-from dkvb_core.bottleneck import KeyValueBottleneck
+from dkvb_core.bottleneck import KeyValueBottleneck, lookup_work
 from dkvb_core.config import Config, DKVBConfig
 from dkvb_core.encoders import IdentitySplit, RandomProjectionSplit, make_splitter
+from dkvb_core.errors import ConfigError
+from dkvb_core.key_data import key_init_embeddings
+from dkvb_core.kmeans import kmeans_work
 from dkvb_core.models.base import Learner, RunInputs, Trace, predict_classes
+from dkvb_core.models.dkvb_eval import TrainedKeysLookup
 from dkvb_core.models.spec import ModelSpec
-from dkvb_core.progress import report
+from dkvb_core.work_meter import WorkMeter
+
+
+@dataclass
+class Codebook:
+    """One seed's frozen keys ``(C, K, dk)``, which are in use ``(C, K)``, and every set's heads ``(N, C, dk)``."""
+
+    keys: np.ndarray
+    active: np.ndarray
+    heads: dict[str, torch.Tensor]
 
 
 @dataclass
@@ -36,6 +51,7 @@ class DKVBPrepared:
     codebooks: int
     keys: int
     seconds: float
+    books: list[Codebook]  # per seed: the frozen keys, which are in use, and every set's heads
 
 
 def prepare_dkvb(inputs: RunInputs) -> DKVBPrepared:
@@ -51,22 +67,28 @@ def _prepare(inputs: RunInputs) -> DKVBPrepared:
     d = inputs.config.dkvb
     dim_values = d.dim_values if d.dim_values is not None else inputs.num_classes
     slots: dict[str, list[np.ndarray]] = {name: [] for name in inputs.embeddings}
-    values, keys_2d, grid_index = [], [], []
+    values, keys_2d, grid_index, books = [], [], [], []
+    init_emb = [
+        key_init_embeddings(cfg, stream, inputs.embeddings["train"][s], cfg.seed)
+        for s, (cfg, stream) in enumerate(zip(inputs.configs, inputs.streams, strict=True))
+    ]
+    meter = WorkMeter(inputs.progress, _key_work(inputs, init_emb))
     for s, cfg in enumerate(inputs.configs):
-        report(inputs.progress, s, inputs.num_seeds, "keys")
         emb = {k: torch.from_numpy(v[s]) for k, v in inputs.embeddings.items()}
         splitter = make_splitter(d.split, emb["train"].shape[1], d.num_codebooks, d.dim_keys, seed=cfg.seed * 7919 + 17)
         heads = {k: splitter(v) for k, v in emb.items()}
-        bottleneck = _frozen_bottleneck(cfg, d, splitter.dim_keys, dim_values, heads["train"])
+        init_heads = splitter(torch.from_numpy(init_emb[s]))
+        bottleneck = _frozen_bottleneck(cfg, d, splitter.dim_keys, dim_values, init_heads, meter)
         ck = d.num_codebooks * d.keys_per_codebook
         offset = (torch.arange(d.num_codebooks) * d.keys_per_codebook).view(1, -1, 1) + s * ck
         for name, h in heads.items():
-            idx, _ = bottleneck.lookup(h)  # (N, C, topk)
+            idx, _ = bottleneck.lookup(h, tick=meter.add)  # (N, C, topk)
             slots[name].append((idx + offset).reshape(len(h), -1).numpy().astype(np.int64))
         values.append(bottleneck.values.detach().numpy().reshape(ck, dim_values))
         keys_2d.append(_keys_in_input_space(splitter, bottleneck) if "grid" in heads else None)
         grid_index.append(idx[:, :, 0].T.contiguous().numpy().astype(np.int32) if "grid" in heads else None)
-    report(inputs.progress, inputs.num_seeds, inputs.num_seeds, "keys")
+        books.append(Codebook(bottleneck.keys.numpy().copy(), bottleneck.active.numpy().copy(), heads))
+    meter.finish()
     return DKVBPrepared(
         slots={k: np.stack(v) for k, v in slots.items()},
         values=np.ascontiguousarray(np.stack(values), dtype=np.float32),
@@ -75,14 +97,26 @@ def _prepare(inputs: RunInputs) -> DKVBPrepared:
         codebooks=d.num_codebooks,
         keys=d.keys_per_codebook,
         seconds=time.perf_counter() - start,
+        books=books,
     )
 
 
+def _key_work(inputs: RunInputs, init_emb: list[np.ndarray]) -> int:
+    """Distances scored by the key init and lookups of every seed: the progress total."""
+    d = inputs.config.dkvb
+    c, k = d.num_codebooks, d.keys_per_codebook
+    looked_up = sum(v.shape[1] for v in inputs.embeddings.values())
+    fit = sum(kmeans_work(c, len(e), k, d.kmeans_iters) for e in init_emb) if d.key_init == "kmeans" else 0
+    return fit + inputs.num_seeds * lookup_work(c, looked_up, k)
+
+
 def _frozen_bottleneck(
-    cfg: Config, d: DKVBConfig, dim_keys: int, dim_values: int, train_heads: torch.Tensor
+    cfg: Config, d: DKVBConfig, dim_keys: int, dim_values: int, init_heads: torch.Tensor, meter: WorkMeter
 ) -> KeyValueBottleneck:
-    """A bottleneck whose keys are initialised on ``train_heads`` ``(N, C, dk)`` and frozen."""
+    """A bottleneck whose keys are initialised on ``init_heads`` ``(N, C, dk)`` and frozen."""
     seed = cfg.seed
+    if len(init_heads) == 0:
+        raise ConfigError([("dkvb.key_init_data", f"{d.key_init_data}: no inputs to initialise the keys on")])
     bottleneck = KeyValueBottleneck(
         num_codebooks=d.num_codebooks,
         key_value_pairs_per_codebook=d.keys_per_codebook,
@@ -97,9 +131,9 @@ def _frozen_bottleneck(
         seed=seed * 7919 + 29,
     )
     if d.key_init == "random":
-        _random_keys_from_data(bottleneck, train_heads, seed)
-    bottleneck.initialize_keys(train_heads)
-    _ema_refine(bottleneck, train_heads, d.ema_epochs, cfg.train.batch_size * 10, seed)
+        _random_keys_from_data(bottleneck, init_heads, seed)
+    bottleneck.initialize_keys(init_heads, tick=meter.add)
+    _ema_refine(bottleneck, init_heads, d.ema_epochs, cfg.train.batch_size * 10, seed)
     bottleneck.freeze_keys()
     return bottleneck
 
@@ -113,14 +147,16 @@ def _keys_in_input_space(splitter: torch.nn.Module, bottleneck: KeyValueBottlene
 
 
 def _random_keys_from_data(bottleneck: KeyValueBottleneck, heads: torch.Tensor, seed: int) -> None:
-    """'random' init: keys are distinct training inputs drawn at random (no clustering)."""
+    """'random' init: keys are distinct inputs drawn at random (no clustering); where there are
+    fewer distinct inputs than keys, the surplus keys are left unused (never fetched)."""
     g = torch.Generator().manual_seed(seed * 7919 + 31)
-    n = heads.shape[0]
+    k = bottleneck.num_pairs
     for c in range(bottleneck.num_codebooks):
-        pick = torch.randperm(n, generator=g)[: bottleneck.num_pairs]
-        if len(pick) < bottleneck.num_pairs:
-            pick = torch.cat([pick, torch.randint(n, (bottleneck.num_pairs - len(pick),), generator=g)])
-        bottleneck.keys[c] = heads[pick, c] + 1e-4 * torch.randn(len(pick), heads.shape[2], generator=g)
+        distinct = torch.unique(heads[:, c], dim=0)
+        pick = torch.randperm(len(distinct), generator=g)[:k]
+        bottleneck.keys[c, : len(pick)] = distinct[pick]
+        bottleneck.keys[c, len(pick) :] = distinct[pick[0]]
+        bottleneck.active[c] = torch.arange(k) < len(pick)
     bottleneck.init_mode = "random"
 
 
@@ -159,6 +195,7 @@ class DKVBLearner(Learner):
         self.table = values.reshape(s * ck, dv)
         self.decoder = decoder
         self.slots_per_sample = inputs["train"].shape[-1]
+        self.trained_only: TrainedKeysLookup | None = None  # set for the authors' evaluation rule
         if decoder == "linear":
             width = self.slots_per_sample * dv
             assert rngs is not None
@@ -181,6 +218,8 @@ class DKVBLearner(Learner):
     def _plain_sgd_step(self, rows: np.ndarray, y: np.ndarray, out_logits: np.ndarray) -> None:
         """Gather, softmax, subtract the one-hot, scatter: the same step in ~10 numpy calls."""
         slots = self._train_flat[(rows + self._row_offset).reshape(-1)]  # (S * B,)
+        if self.trained_only is not None:
+            self.trained_only.mark(slots)
         g = self.table[slots]  # (S * B, n): also the logits
         out_logits.reshape(g.shape)[...] = g
         g -= g.max(axis=1, keepdims=True)
@@ -194,6 +233,8 @@ class DKVBLearner(Learner):
             self._plain_sgd_step(rows, y, out_logits)
             return
         slots = self.inputs["train"][self._seed_ix, rows]  # (S, B, M)
+        if self.trained_only is not None:
+            self.trained_only.mark(slots)
         fetched = self.table[slots]  # (S, B, M, dv)
         if self.decoder == "mean":
             self._mean_decoder_step(slots, fetched, y, out_logits)
@@ -219,8 +260,14 @@ class DKVBLearner(Learner):
             d *= 1.0 / m
         self.optimizer.sparse_step(self.table, slots.reshape(-1), d)
 
+    def eval_slots(self, which: str) -> np.ndarray:
+        """The rows set ``which`` fetches under the evaluation rule (see :mod:`dkvb_core.models.dkvb_eval`)."""
+        if self.trained_only is None or which == "train":
+            return self.inputs[which]
+        return self.trained_only.slots(which)
+
     def logits(self, which: str) -> np.ndarray:
-        slots = self.inputs[which]
+        slots = self.eval_slots(which)
         fetched = self.table[slots]
         if self.decoder == "mean":
             return fetched[:, :, 0] if self.slots_per_sample == 1 else fetched.mean(axis=2)
@@ -230,7 +277,7 @@ class DKVBLearner(Learner):
     def predict(self, which: str) -> np.ndarray:
         """For one slot a sample and the mean decoder, classify the K rows, then gather."""
         if self.decoder == "mean" and self.slots_per_sample == 1:
-            return predict_classes(self.table)[self.inputs[which][..., 0]]
+            return predict_classes(self.table)[self.eval_slots(which)[..., 0]]
         return super().predict(which)
 
     def votes(self) -> np.ndarray:
@@ -316,6 +363,8 @@ def make_dkvb_learner(inputs: RunInputs, lr: float, init_tag: int, with_extras: 
         "rngs": inputs.rngs(init_tag),
     }
     learner = RecordingDKVBLearner(prep, **kwargs) if with_extras else DKVBLearner(**kwargs)
+    if cfg.dkvb.eval_rule == "trained_keys_only":
+        learner.trained_only = TrainedKeysLookup(prep, cfg.dkvb.topk)
     learner.seconds = prep.seconds
     return learner
 

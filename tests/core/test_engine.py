@@ -136,7 +136,12 @@ def test_csv_stream_runs_without_grid_when_disabled():
     text = "Feature_1,Feature_2,Labels\n" + "".join(f"{i % 3 * 4 + 0.01 * i},{i % 3 * -4},{i % 3}\n" for i in range(60))
     stream = load_csv_stream(text.encode(), classes_per_stage=1)
     cfg = Config.from_dict(
-        {"train": {"steps_per_stage": 50}, "record": {"grid_size": 0}, "dkvb": {"keys_per_codebook": 8}}
+        {
+            "train": {"steps_per_stage": 50},
+            "record": {"grid_size": 0},
+            # keys on every stage's inputs: this test is about the missing grid, not the key data
+            "dkvb": {"keys_per_codebook": 8, "key_init_data": "stream"},
+        }
     )
     r = run(cfg, stream=stream)
     assert r.grid is None and r.num_stages == 3
