@@ -1,6 +1,7 @@
 """Key-initialisation data (``dkvb.key_init_data``), the evaluation rule, and more keys on the toy."""
 
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
@@ -51,7 +52,7 @@ def test_each_choice_puts_keys_where_it_says():
 @pytest.mark.parametrize("choice", ["pretrain", "pool"])
 def test_choices_a_stream_cannot_serve_are_named(choice):
     cfg = Config.from_dict({"dkvb": {"key_init_data": choice}})
-    with pytest.raises(ConfigError, match="dkvb.key_init_data"):
+    with pytest.raises(ConfigError, match=r"dkvb\.key_init_data"):
         run_seeds(cfg, [0])
 
 
@@ -63,9 +64,7 @@ def test_bad_choice_is_refused_by_the_config():
 
 
 def test_authors_rule_fetches_only_trained_keys():
-    cfg = Config.from_dict(
-        {"dkvb": {"keys_per_codebook": 1024}, "train": {"models": ["dkvb"], "steps_per_stage": 200}}
-    )
+    cfg = Config.from_dict({"dkvb": {"keys_per_codebook": 1024}, "train": {"models": ["dkvb"], "steps_per_stage": 200}})
     authors = cfg.replace(**{"dkvb.eval_rule": "trained_keys_only"})
     inputs = prepare_inputs([authors], [build_stream(authors)])
     learner = make_dkvb_learner(inputs, 0.1, 0x21, with_extras=False)
@@ -93,5 +92,5 @@ def test_more_keys_never_hurt_fitted_keys_on_the_toy():
             }
         )
         means.append(np.mean([r.summary("dkvb")["average_accuracy"] for r in run_seeds(cfg, [11, 12, 13, 14, 15])]))
-    assert all(b >= a - 0.01 for a, b in zip(means, means[1:])), means
+    assert all(b >= a - 0.01 for a, b in itertools.pairwise(means)), means
     assert means[-1] > 0.95
