@@ -63,6 +63,8 @@ class ModelRecord:
     final_values: np.ndarray | None = None  # (C, K, dv) float32
     train_key_index: np.ndarray | None = None  # (N_train, C) int32: nearest key of each sample
     test_key_index: np.ndarray | None = None  # (N_test, C) int32
+    key_active: np.ndarray | None = None  # (C, K) bool: key in use (False: surplus, never fetched)
+    key_counts: np.ndarray | None = None  # (4,) int64: keys total, unused, duplicates, never trained
 
 
 @dataclass(eq=False)

@@ -60,7 +60,7 @@ def _gif_palette(num_classes: int) -> Image.Image:
     colours += [class_colour(c) for c in range(num_classes)]
     colours += [tint(class_colour(c), FADED_TINT) for c in range(num_classes)]
     rgb = [hex_rgb(c) for c in colours] + [OUTLINE, FADED_OUTLINE, TEXT, (255, 255, 255)]
-    rgb += [(v, v, v) for v in range(0, 256, 16)]  # anti-aliased text edges
+    rgb += [(v, v, v) for v in range(0, 240, 16)]  # anti-aliased text edges (none next to the no-class grey)
     rgb = rgb[:256]
     img = Image.new("P", (1, 1))
     img.putpalette([v for c in rgb for v in c] + [0, 0, 0] * (256 - len(rgb)))

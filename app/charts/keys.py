@@ -27,6 +27,15 @@ def _need_keys(result: RunResult) -> np.ndarray:
     return rec.key_usage_stages
 
 
+def shown_keys(result: RunResult, codebook: int) -> np.ndarray:
+    """The codebook's keys in 2-D, unused (surplus) keys as NaN so they are not drawn."""
+    keys = np.array(result.keys_2d[codebook], dtype=np.float64)
+    active = result.models["dkvb"].key_active
+    if active is not None:
+        keys[~np.asarray(active[codebook], bool)] = np.nan
+    return keys
+
+
 def _key_marker_colours(votes: np.ndarray, n: int) -> np.ndarray:
     """Vote per key as colour index: class id, or n (grey) for an untouched value."""
     return region_ids(votes, n)
@@ -78,7 +87,7 @@ def animated_key_map(result: RunResult, codebook: int = 0, height: int = 620) ->
     key_votes = rec.value_votes[frames_idx, codebook, :]
     K = key_votes.shape[1]
     touched = (key_votes < 255).sum(axis=1)
-    keys = result.keys_2d[codebook]
+    keys = shown_keys(result, codebook)
     last = len(frames_idx) - 1  # open on the end of the stream; Play replays from the start
     data = [_key_trace(keys, _key_marker_colours(key_votes[last], n), n)]
     frames = [
@@ -120,7 +129,7 @@ def final_key_map(result: RunResult, codebook: int = 0, height: int = 420, title
     votes = an.region_votes(rec.value_votes[-1:], result.grid_key_index, codebook)[0]
     data = [
         heatmap_trace(region_ids(votes.reshape(G, G), n), xs, ys, n, 0),
-        _key_trace(result.keys_2d[codebook], _key_marker_colours(rec.value_votes[-1, codebook], n), n),
+        _key_trace(shown_keys(result, codebook), _key_marker_colours(rec.value_votes[-1, codebook], n), n),
     ]
     layout: dict = {"xaxis": {"domain": [0, 1]}, "yaxis": {"domain": [0, 1]}, "title": {"text": title, "x": 0.01}}
     square_axes(layout, result.grid, 1)

@@ -7,7 +7,9 @@ import streamlit as st
 
 from app import current, layout, runs, settings, view_params
 from app.charts import keys as charts
+from app.views import PAGES
 from dkvb_core import analysis as an
+from dkvb_core.key_data import KEY_INIT_DATA
 
 layout.page_header(
     "Keys",
@@ -27,6 +29,7 @@ if C > 1:
     codebook = view_params.url_select("Codebook", "codebook", list(range(C)), 0)
 
 dead = an.dead_keys(usage)
+counts = rec.key_counts if rec.key_counts is not None else [C * K, 0, 0, int(dead.sum())]
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Keys", f"{C} × {K}", help="codebooks × keys per codebook")
 c2.metric(
@@ -34,8 +37,18 @@ c2.metric(
     f"{an.shared_key_fraction(usage):.0%}",
     help="Share of the touched keys that more than one stage fetched: their values get overwritten.",
 )
-c3.metric("Dead keys", f"{int(dead.sum())} of {C * K}", help="Keys no training sample ever fetched.")
+c3.metric(
+    "Never trained",
+    f"{int(counts[3])} of {C * K}",
+    help="Keys in use that no training sample fetched: a test sample that fetches one gets no class "
+    "(under the project's evaluation rule).",
+)
 c4.metric("DKVB final accuracy", f"{result.summary('dkvb')['average_accuracy']:.0%}")
+st.text(
+    f"Unused keys: {int(counts[1])} (more keys than distinct points to fit them on: left out of the lookup). "
+    f"Duplicate keys: {int(counts[2])}. Keys fitted on: {result.config.dkvb.key_init_data}; "
+    f"evaluation rule: {result.config.dkvb.eval_rule}."
+)
 
 has_map = result.grid is not None and result.keys_2d is not None
 left, right = st.columns([3, 2]) if has_map else (st.container(), st.container())
@@ -87,3 +100,46 @@ if compare:
         else:
             col.markdown(title, unsafe_allow_html=True)
         layout.chart(charts.overlap_heatmap(r, height=260), f"story_overlap_{k}", col)
+
+st.subheader("What the keys were fitted on")
+st.markdown(
+    "Keys are fixed before stage 1, so what they are fitted on decides which later inputs find keys of their "
+    "own. Fitting them on every stage's inputs lets the initialisation see the future and flatters DKVB."
+)
+st.table({"dkvb.key_init_data": list(KEY_INIT_DATA), "what the keys are fitted on": list(KEY_INIT_DATA.values())})
+a, b = st.columns([3, 1], vertical_alignment="bottom")
+compare_data = view_params.url_toggle(
+    "Compare uniform, first_stage and stream on these settings",
+    "compare_init",
+    False,
+    help="Runs the current settings three times (cached): the cost of each choice to DKVB.",
+    container=a,
+)
+if b.button("Sweep it on the Sweeps page", icon=":material/grid_on:"):
+    st.session_state.update(
+        {
+            "sweep:axis0": "dkvb.key_init_data",
+            "sweep:values0": "uniform, first_stage, stream",
+            "sweep:axis1": "dkvb.keys_per_codebook",
+            "sweep:values1": "64, 256, 1024",
+            "sweep:axis2": "—",
+            "sweep:values2": "",
+        }
+    )
+    st.switch_page(f"views/{next(p.file for p in PAGES if p.url_path == 'sweeps')}")
+if compare_data:
+    base = settings.current_config()
+    cols = st.columns(3)
+    for col, choice in zip(cols, ("uniform", "first_stage", "stream"), strict=True):
+        outcome = runs.try_run(
+            base.replace(**{"dkvb.key_init_data": choice, "train.models": ["dkvb"]}), settings.current_stream()
+        )
+        if outcome.result is None:
+            col.text(outcome.error)
+            continue
+        r = outcome.result
+        title = f"<b>{choice}</b>: accuracy {r.summary('dkvb')['average_accuracy']:.0%}"
+        if r.grid is not None and r.keys_2d is not None:
+            layout.chart(charts.final_key_map(r, 0, title=title), f"init_{choice}", col)
+        else:
+            col.markdown(title, unsafe_allow_html=True)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from dkvb_core.analysis import key_counts
 from dkvb_core.bottleneck import KeyValueBottleneck, lookup_work
 from dkvb_core.config import Config, DKVBConfig
 from dkvb_core.encoders import IdentitySplit, RandomProjectionSplit, make_splitter
@@ -316,10 +317,18 @@ class RecordingDKVBLearner(DKVBLearner):
             "final_values": self.values[seed].reshape(p.codebooks, p.keys, -1).copy(),
             "train_key_index": nearest_keys(p, "train", seed),
             "test_key_index": nearest_keys(p, "test", seed),
+            "key_active": p.books[seed].active.copy(),
+            "key_counts": _key_counts(p.books[seed], stages_usage[:, seed].reshape(-1, p.codebooks, p.keys)),
         }
 
     def run_extras(self, seed: int) -> dict[str, Any]:
         return {"keys_2d": self.prepared.keys_2d[seed], "grid_key_index": self.prepared.grid_key_index[seed]}
+
+
+def _key_counts(book: Codebook, usage_stages: np.ndarray) -> np.ndarray:
+    """Keys total, unused, duplicates and never trained (see :func:`dkvb_core.analysis.key_counts`)."""
+    c = key_counts(book.keys, book.active, usage_stages)
+    return np.array([c.total, c.unused, c.duplicates, c.never_trained], dtype=np.int64)
 
 
 def nearest_keys(prep: DKVBPrepared, which: str, seed: int) -> np.ndarray:
