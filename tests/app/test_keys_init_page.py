@@ -17,7 +17,7 @@ def test_keys_page_counts_keys_and_compares_key_init_data():
 
 def test_sweep_button_opens_the_sweeps_page_with_the_key_init_axis():
     at = start("keys")
-    [b for b in at.button if b.label == "Sweep it on the Sweeps page"][0].click().run()
+    next(b for b in at.button if b.label == "Sweep it on the Sweeps page").click().run()
     assert not at.exception
     assert widget(at, "selectbox", "Axis 1").value == "dkvb.key_init_data"
     assert widget(at, "text_input", "Values of axis 1").value == "uniform, first_stage, stream"
