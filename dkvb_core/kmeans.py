@@ -78,33 +78,47 @@ def seed_centres(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """k-means++ seeding of ``(C, P, d)`` points in at most 64 rounds -> centres ``(C, k, d)``, active.
 
-    A point already a centre has D^2 = 0 and is never drawn again; when a codebook runs out of
-    new points the remaining centres stay inactive (copies of its first centre, never fetched).
+    D^2 only weighs the draws, so it is computed in float32 on data centred per codebook (no
+    cancellation far from the origin). A drawn point gets D^2 = 0 and is never drawn again; when a
+    codebook runs out of new points the remaining centres stay inactive (never fetched); a drawn
+    point equal to an earlier centre is caught by :func:`_duplicates`.
     """
     c, p, d = x.shape
     rows = torch.arange(c)[:, None]
+    mean = x.double().mean(dim=1, keepdim=True)
+    xc = (x.double() - mean).float()
+    x_sq = (xc * xc).sum(-1)
     first = torch.randint(p, (c, 1), generator=generator)
     centres = x[rows, first].expand(c, k, d).clone()
     active = torch.zeros(c, k, dtype=torch.bool)
     active[:, 0] = True
-    closest = _dist_to(x, centres[:, :1], tick)
+    taken = torch.zeros(c, p, dtype=torch.bool).scatter_(1, first, True)
+    closest = _d2(xc, x_sq, xc[rows, first], taken, None)
     per_round = math.ceil((k - 1) / SEED_ROUNDS) if k > 1 else 1
     for start in range(1, k, per_round):
         r = min(per_round, k - start)
         pick, ok = _draw(closest, r, generator)
-        new = x[rows, pick]  # (C, r, d)
-        centres[:, start : start + r] = torch.where(ok[:, :, None], new, centres[:, :1])
+        centres[:, start : start + r] = torch.where(ok[:, :, None], x[rows, pick], centres[:, :1])
         active[:, start : start + r] = ok
         if not bool(ok.any()):  # every codebook ran out of new points: the rest stay unused
             break
+        taken[rows.expand_as(pick)[ok], pick[ok]] = True
         if start + r < k:
-            closest = torch.minimum(closest, _dist_to(x, new, tick, ok))
+            closest = torch.minimum(closest, _d2(xc, x_sq, xc[rows, pick], taken, ok))
+        if tick is not None:
+            tick(c * p * r)
     return centres, active
 
 
-def _dist_to(x: torch.Tensor, centres: torch.Tensor, tick: Tick | None, ok: torch.Tensor | None = None) -> torch.Tensor:
-    """Exact squared distance of every point to its nearest of ``centres`` (inactive ones: inf)."""
-    return nearest_keys(x, centres, 1, ok, tick)[1][:, :, 0].double()
+def _d2(
+    xc: torch.Tensor, x_sq: torch.Tensor, new: torch.Tensor, taken: torch.Tensor, ok: torch.Tensor | None
+) -> torch.Tensor:
+    """float64 ``(C, P)``: squared distance of every centred point to its nearest of ``new`` ``(C, r, d)``
+    (centres not ``ok`` ignored), 0 for points already drawn."""
+    d = torch.baddbmm(x_sq[:, :, None] + (new * new).sum(-1)[:, None, :], xc, new.transpose(1, 2), alpha=-2.0)
+    if ok is not None:
+        d.masked_fill_(~ok[:, None, :], math.inf)
+    return d.amin(-1).clamp_min_(0.0).masked_fill_(taken, 0.0).double()
 
 
 def _draw(closest: torch.Tensor, r: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
