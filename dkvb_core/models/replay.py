@@ -122,6 +122,7 @@ class ReplayLearner(MLPLearner):
     def step(self, rows: np.ndarray, y: np.ndarray, out_logits: np.ndarray) -> None:
         x = self.inputs["train"][self._seed_ix, rows]
         k = min(self.batch_size, self.buffer.filled)
+        self.last_replay = None
         if k:
             pick = self.sampler.draw(self.buffer.filled, k)
             mem_rows, mem_y = self.buffer.rows[self._seed_ix, pick], self.buffer.y[self._seed_ix, pick]
@@ -193,6 +194,7 @@ class AGEMLearner(MLPLearner):
         h, a, logits = self.forward(x)
         out_logits[...] = logits
         grads = self.gradients(x, h, a, self._dlogits(logits, y))
+        self.last_reference = None
         if self.memory.filled:
             project_(grads, self.reference_gradients())
         self.optimizer.step(grads)
