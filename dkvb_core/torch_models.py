@@ -101,4 +101,3 @@ def agem_project(grads: list[torch.Tensor], ref: list[torch.Tensor]) -> list[tor
     if dot >= 0:
         return grads
     return [t - (dot / torch.dot(r, r)) * u for t, u in zip(grads, ref, strict=True)]
-
