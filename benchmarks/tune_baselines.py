@@ -28,9 +28,17 @@ STREAM = {"layout": "random", "num_classes": 12, "classes_per_stage": 3}
 GRIDS: dict[str, dict[str, list]] = {
     "mlp": {"lr": [0.01, 0.03, 0.05, 0.1, 0.3]},  # for reference: the MLP's default is not this script's
     "replay": {"lr": [0.01, 0.03, 0.1, 0.3]},
-    "ewc": {"lr": [0.003, 0.01, 0.03, 0.1], "lam": [1.0, 3.0, 10.0, 30.0, 100.0, 1000.0], "gamma": [1.0, 0.9]},
-    "lwf": {"lr": [0.01, 0.03, 0.1], "alpha": [0.3, 1.0, 3.0, 10.0, 30.0, 100.0], "temperature": [1.0, 2.0, 4.0]},
-    "agem": {"lr": [0.03, 0.1, 0.3], "memory_batch": [10, 50, 200]},
+    "ewc": {
+        "lr": [0.0003, 0.001, 0.003, 0.01, 0.03],
+        "lam": [1.0, 10.0, 30.0, 100.0, 300.0, 1000.0],
+        "gamma": [1.0, 0.9],
+    },
+    "lwf": {
+        "lr": [0.003, 0.01, 0.03, 0.1],
+        "alpha": [0.3, 1.0, 3.0, 10.0, 30.0, 100.0],
+        "temperature": [1.0, 2.0, 4.0],
+    },
+    "agem": {"lr": [0.001, 0.003, 0.01, 0.03, 0.1], "memory_batch": [10, 50, 100, 200]},
     # Not tuned: shrinkage is the issue's 1e-4 and the covariance is what makes it LDA; shown for NCM.
     "slda": {"covariance": ["shared", "identity"]},
 }

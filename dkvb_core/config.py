@@ -142,7 +142,7 @@ class ReplayConfig(_Frozen):
     """Experience replay: the MLP plus a reservoir buffer of raw past samples replayed every step."""
 
     hidden: int = Field(32, ge=1, le=1024, description="hidden width")
-    lr: LearningRate = Field(0.05, description="learning rate")
+    lr: LearningRate = Field(0.1, description="learning rate (tuned: benchmarks/tune_baselines.py)")
     memory: int = Field(200, ge=1, le=100_000, description="buffer slots (raw past samples kept)")
 
 
@@ -150,7 +150,7 @@ class EWCConfig(_Frozen):
     """Online EWC: the MLP plus a quadratic penalty on moving weights the Fisher says mattered."""
 
     hidden: int = Field(32, ge=1, le=1024, description="hidden width")
-    lr: LearningRate = Field(0.05, description="learning rate")
+    lr: LearningRate = Field(0.001, description="learning rate (tuned: benchmarks/tune_baselines.py)")
     lam: float = Field(100.0, ge=0.0, le=1e8, description="penalty strength λ of λ Σ F (θ − θ*)²")
     gamma: float = Field(1.0, ge=0.0, le=1.0, description="Fisher decay γ: F ← γ F + F_new at each stage end")
 
@@ -159,8 +159,8 @@ class LwFConfig(_Frozen):
     """Learning without Forgetting: the MLP distilled towards its stage-start copy on old classes."""
 
     hidden: int = Field(32, ge=1, le=1024, description="hidden width")
-    lr: LearningRate = Field(0.05, description="learning rate")
-    alpha: float = Field(1.0, ge=0.0, le=1000.0, description="weight α of the distillation term")
+    lr: LearningRate = Field(0.01, description="learning rate (tuned: benchmarks/tune_baselines.py)")
+    alpha: float = Field(30.0, ge=0.0, le=1000.0, description="weight α of the distillation term")
     temperature: float = Field(2.0, gt=0.0, le=100.0, description="softening temperature T")
 
 
@@ -168,9 +168,11 @@ class AGEMConfig(_Frozen):
     """A-GEM: the MLP whose gradient is projected so that the loss on an episodic memory does not rise."""
 
     hidden: int = Field(32, ge=1, le=1024, description="hidden width")
-    lr: LearningRate = Field(0.05, description="learning rate")
+    lr: LearningRate = Field(0.003, description="learning rate (tuned: benchmarks/tune_baselines.py)")
     memory: int = Field(200, ge=1, le=100_000, description="episodic memory (raw past samples kept), shared by stages")
-    memory_batch: int = Field(10, ge=1, le=1024, description="memory samples of each reference gradient")
+    memory_batch: int = Field(
+        200, ge=1, le=1024, description="memory samples of each reference gradient; the whole memory by default"
+    )
 
 
 class SLDAConfig(_Frozen):

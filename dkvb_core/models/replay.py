@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dkvb_core.models.base import Learner, RunInputs, xent_grad_
+from dkvb_core.models.base import Learner, RunInputs, softmax_, xent_grad_
 from dkvb_core.models.baselines import MLPLearner
 from dkvb_core.models.spec import ModelSpec
 
@@ -191,37 +191,51 @@ class AGEMLearner(MLPLearner):
 
     def step(self, rows: np.ndarray, y: np.ndarray, out_logits: np.ndarray) -> None:
         x = self.inputs["train"][self._seed_ix, rows]
-        h, a, logits = self.forward(x)
-        out_logits[...] = logits
-        grads = self.gradients(x, h, a, self._dlogits(logits, y))
         self.last_reference = None
-        if self.memory.filled:
-            project_(grads, self.reference_gradients())
+        if not self.memory.filled:
+            h, a, logits = self.forward(x)
+            out_logits[...] = logits
+            self.optimizer.step(self.gradients(x, h, a, self._dlogits(logits, y)))
+            return
+        mem_rows, mem_y, xm = self.memory_batch_now()
+        self.last_reference = (mem_rows, mem_y)
+        # One forward pass over the batch and the memory batch together; each part's gradient is its own mean.
+        b = rows.shape[1]
+        both = np.concatenate([x, xm], axis=1)
+        h, a, logits = self.forward(both)
+        out_logits[...] = logits[:, :b]
+        d = softmax_(logits)
+        d[self._seed_ix, np.arange(d.shape[1]), np.concatenate([y, mem_y], axis=1)] -= 1.0
+        d *= np.where(np.arange(d.shape[1]) < b, 1.0 / b, 1.0 / mem_y.shape[1]).astype(np.float32)[:, None]
+        grads = self.gradients(x, h[:, :b], a[:, :b], d[:, :b])
+        project_(grads, self.gradients(xm, h[:, b:], a[:, b:], d[:, b:]))
         self.optimizer.step(grads)
 
-    def reference_gradients(self) -> list[np.ndarray]:
-        """Gradients of the mean loss on a memory batch drawn at random (without repeats)."""
-        k = min(self.memory_batch, self.memory.filled)
-        pick = self.sampler.draw(self.memory.filled, k)
+    def memory_batch_now(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows, labels and embeddings of this step's memory batch, drawn at random without repeats;
+        a batch as large as the memory is the whole memory (no draw: the order does not matter)."""
+        if self.memory_batch >= self.memory.filled:
+            return self.memory.rows, self.memory.y, self._memory_x
+        pick = self.sampler.draw(self.memory.filled, self.memory_batch)
         mem_rows, mem_y = self.memory.rows[self._seed_ix, pick], self.memory.y[self._seed_ix, pick]
-        self.last_reference = (mem_rows, mem_y)
-        xm = self.inputs["train"][self._seed_ix, mem_rows]
-        h, a, logits = self.forward(xm)
-        return self.gradients(xm, h, a, xent_grad_(logits, mem_y))
+        return mem_rows, mem_y, self.inputs["train"][self._seed_ix, mem_rows]
 
     def end_stage(self, stage: int) -> None:
         self.memory.add_stage(self.stage_rows[stage])
+        self._memory_x = self.inputs["train"][self._seed_ix, self.memory.rows]
 
 
 def project_(grads: list[np.ndarray], ref: list[np.ndarray]) -> None:
     """A-GEM's projection, per seed over all parameters at once, in place: where ``g · r < 0``,
     ``g -= (g · r / r · r) r``; elsewhere ``g`` is unchanged."""
     s = len(grads[0])
-    dot = sum((g * r).reshape(s, -1).sum(axis=1) for g, r in zip(grads, ref, strict=True))
-    norm = sum((r * r).reshape(s, -1).sum(axis=1) for r in ref)
+    g = np.concatenate([x.reshape(s, -1) for x in grads], axis=1)
+    r = np.concatenate([x.reshape(s, -1) for x in ref], axis=1)
+    dot, norm = np.einsum("sp,sp->s", g, r), np.einsum("sp,sp->s", r, r)
     coef = np.where(dot < 0, dot / np.maximum(norm, np.finfo(np.float32).tiny), 0.0).astype(np.float32)
-    for g, r in zip(grads, ref, strict=True):
-        g -= coef.reshape(-1, *([1] * (g.ndim - 1))) * r
+    if coef.any():
+        for x, y in zip(grads, ref, strict=True):
+            x -= coef.reshape(-1, *([1] * (x.ndim - 1))) * y
 
 
 def build_replay(inputs: RunInputs, spec: ModelSpec) -> Learner:

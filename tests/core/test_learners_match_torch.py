@@ -261,13 +261,14 @@ def test_lwf(data, opt):
     assert fast.seen.tolist() == seen.tolist()
 
 
-@pytest.mark.parametrize("opt", ["sgd", "adam"])
-def test_agem(data, opt):
+@pytest.mark.parametrize(("opt", "memory_batch"), [("sgd", 4), ("adam", 4), ("sgd", 8)])
+def test_agem(data, opt, memory_batch):
+    """A memory batch smaller than the memory is drawn at random; as large, it is the whole memory."""
     x, y, rows = data
     rows, half, stage_rows = two_stages(rows)
     memory = EpisodicMemory(8, y[None], [np.random.default_rng(4)])
     fast = AGEMLearner(
-        {"train": x[None]}, CLASSES, opt, 0.05, B, HIDDEN, [np.random.default_rng(1)], memory, 4,
+        {"train": x[None]}, CLASSES, opt, 0.05, B, HIDDEN, [np.random.default_rng(1)], memory, memory_batch,
         [np.random.default_rng(5)], [[r] for r in stage_rows],
     )  # fmt: skip
     ref = mlp_twin(fast)
@@ -281,7 +282,7 @@ def test_agem(data, opt):
         assert (fast.last_reference is None) == (t < half)
         if fast.last_reference is not None:
             mem_rows, mem_y = fast.last_reference
-            assert set(mem_rows[0]) <= set(stage_rows[0]) and len(set(mem_rows[0])) == 4
+            assert set(mem_rows[0]) <= set(stage_rows[0]) and len(set(mem_rows[0])) == min(memory_batch, 8)
             ref_loss = torch.nn.functional.cross_entropy(ref(xt(x, mem_rows)), yt(mem_y))
             new = agem_project(list(grads), list(torch.autograd.grad(ref_loss, params)))
             projected += new is not grads
