@@ -152,16 +152,16 @@ class EWCConfig(_Frozen):
     hidden: int = Field(32, ge=1, le=1024, description="hidden width")
     lr: LearningRate = Field(0.001, description="learning rate (tuned: benchmarks/tune_baselines.py)")
     lam: float = Field(100.0, ge=0.0, le=1e8, description="penalty strength λ of λ Σ F (θ − θ*)²")
-    gamma: float = Field(1.0, ge=0.0, le=1.0, description="Fisher decay γ: F ← γ F + F_new at each stage end")
+    gamma: float = Field(0.9, ge=0.0, le=1.0, description="Fisher decay γ: F ← γ F + F_new at each stage end")
 
 
 class LwFConfig(_Frozen):
     """Learning without Forgetting: the MLP distilled towards its stage-start copy on old classes."""
 
     hidden: int = Field(32, ge=1, le=1024, description="hidden width")
-    lr: LearningRate = Field(0.01, description="learning rate (tuned: benchmarks/tune_baselines.py)")
-    alpha: float = Field(30.0, ge=0.0, le=1000.0, description="weight α of the distillation term")
-    temperature: float = Field(2.0, gt=0.0, le=100.0, description="softening temperature T")
+    lr: LearningRate = Field(0.003, description="learning rate (tuned: benchmarks/tune_baselines.py)")
+    alpha: float = Field(100.0, ge=0.0, le=1000.0, description="weight α of the distillation term")
+    temperature: float = Field(1.0, gt=0.0, le=100.0, description="softening temperature T")
 
 
 class AGEMConfig(_Frozen):
