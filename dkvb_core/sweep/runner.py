@@ -171,12 +171,14 @@ def _within_budget(tasks: list[Task], budget: int) -> list[Task]:
 
 def _spec_rows(spec: SweepSpec, out: Path, warnings: list[str] | None = None) -> list[dict[str, Any]]:
     """The logged rows that belong to ``spec`` (an out dir may hold runs of an earlier spec too)."""
-    order = {rid: i for i, rid in enumerate(planned_run_ids(spec))}
+    planned = [(rid, dict(task.params)) for task in plan_tasks(spec, set())[0] for rid in task.run_ids]
+    order = {rid: (i, point) for i, (rid, point) in enumerate(planned)}
     log = RunLog(out)
-    rows = [row for row in log.read() if row["run_id"] in order]
+    # the swept values come from the spec, not from the line (the run id ties a line to its config)
+    rows = [{**row, "params": order[row["run_id"]][1]} for row in log.read() if row["run_id"] in order]
     if warnings is not None:
         warnings.extend(log.problems)
-    return sorted(rows, key=lambda row: order[row["run_id"]])
+    return sorted(rows, key=lambda row: order[row["run_id"]][0])
 
 
 def finished_tables(spec: SweepSpec, out: Path) -> None:
