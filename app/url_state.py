@@ -112,7 +112,7 @@ def config_from_query(params: Mapping[str, str]) -> tuple[Config, list[str]]:
         try:
             chosen[key] = decode_value(key, text)
         except ConfigError as exc:  # too deep, or a number of absurd length
-            warnings.append(f"{_clip(exc.problems[0][1])}: using the default {encode_value(DEFAULTS[key])}")
+            warnings.append(f"{key}: {_clip(exc.problems[0][1])}; using the default {encode_value(DEFAULTS[key])}")
     for _ in range(len(chosen) + 1):
         try:
             return Config.from_dict(_nest({**DEFAULTS, **chosen})), warnings

@@ -72,6 +72,9 @@ def validate_table(df: pd.DataFrame) -> pd.DataFrame:
     df = _drop_index_column(df)
     df.columns = [str(c).strip() for c in df.columns]  # "Feature_1, Feature_2, Labels" is a common way to write it
     cols = list(df.columns)
+    twice = sorted({c for c in cols if cols.count(c) > 1})
+    if twice:
+        raise DataError(f"columns: {', '.join(twice)[:80]} appears more than once")
     required = [*FEATURES, LABELS]
     missing = [c for c in required if c not in cols]
     if missing:

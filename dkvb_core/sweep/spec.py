@@ -128,8 +128,8 @@ def parse_spec(data: Any, max_runs: int = MAX_RUNS) -> SweepSpec:
 
 def _base_config(data: dict[str, Any]) -> Config:
     preset_name = data.get("preset", "toy")
-    if preset_name not in PRESETS:
-        raise ConfigError([("preset", f"unknown preset {preset_name!r}; one of {', '.join(PRESETS)}")])
+    if not isinstance(preset_name, str) or preset_name not in PRESETS:
+        raise ConfigError([("preset", f"unknown preset {str(preset_name)[:40]!r}; one of {', '.join(PRESETS)}")])
     merged = preset_dict(preset_name)
     base = data.get("base", {})
     if not isinstance(base, dict):
