@@ -3,12 +3,15 @@ plain text: never markdown or HTML, so a link cannot make every viewer's browser
 elsewhere or draw a convincing "Sign in again" block inside the app.
 
 Streamlit's alerts and captions render markdown; :func:`text` escapes every ASCII punctuation mark
-(CommonMark's backslash escapes) and flattens line breaks, so the words arrive as typed and nothing in
-them is markup. :func:`alert` and :func:`caption` fill a trusted template's ``{}`` slots with escaped text.
+(CommonMark's backslash escapes), flattens line breaks, and puts an invisible word joiner (U+2060) into
+what GitHub-flavoured markdown would turn into a link regardless of escapes (``http://``, ``www.``,
+``a@b``), so the words arrive as typed and nothing in them is markup. :func:`alert` and :func:`caption`
+fill a trusted template's ``{}`` slots with escaped text.
 """
 
 from __future__ import annotations
 
+import re
 import string
 from typing import Any
 
@@ -17,6 +20,8 @@ import streamlit as st
 MAX_CHARS = 300
 _ESCAPES = {ord(c): "\\" + c for c in string.punctuation}
 _CONTROLS = {i: " " for i in [*range(32), 127]}
+WORD_JOINER = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(?:(?:https?|ftps?|mailto|xmpp)(?=:)|www(?=\.)|@)")  # what GFM links without markup
 
 
 def text(value: Any, limit: int = MAX_CHARS) -> str:
@@ -25,6 +30,7 @@ def text(value: Any, limit: int = MAX_CHARS) -> str:
     s = str(value).translate(_CONTROLS)
     if len(s) > limit:
         s = s[: limit - 1] + "…"
+    s = _AUTOLINK.sub(lambda m: m.group(0) + WORD_JOINER, s)
     return s.translate(_ESCAPES)
 
 

@@ -8,7 +8,7 @@ _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 def shown(markdown: str) -> str:
     """The text a markdown source renders as, for sources built by app.plain (escapes removed)."""
-    return _ESCAPE.sub(r"\1", markdown)
+    return _ESCAPE.sub(r"\1", markdown).replace("\u2060", "")
 
 
 def live_markup(markdown: str, trusted: str = "") -> list[str]:
