@@ -409,14 +409,9 @@ def validate_config(cls: type[Config], data: Any) -> Config:
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
     """Read a JSON config file into a dict (validated later, with overrides applied)."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError([("--config", f"no such file: {p}")])
-    if p.stat().st_size > 1_000_000:
-        raise ConfigError([("--config", "file larger than 1 MB; a config is a small JSON object")])
-    data = safe_json.loads(p.read_bytes(), "--config")
+    data = safe_json.loads(safe_json.read_file(path, "--config"), "--config")
     if not isinstance(data, dict):
-        raise ConfigError([("--config", f"{p} must hold a JSON object of sections")])
+        raise ConfigError([("--config", f"{str(path)[:200]} must hold a JSON object of sections")])
     return data
 
 

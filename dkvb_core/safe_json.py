@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from dkvb_core.errors import ConfigError
@@ -86,5 +87,20 @@ def loads(
         raise ConfigError([(field, f"could not be read as JSON ({type(exc).__name__})")]) from None
 
 
-def is_json_limit(exc: BaseException) -> bool:
-    return isinstance(exc, JSONLimitError)
+def read_file(path: str | Path, field: str, max_bytes: int = 1_000_000) -> bytes:
+    """A small user file's bytes, at most ``max_bytes`` (read bounded: /proc files report size 0);
+    a missing, unreadable or too large file is a ConfigError naming ``field``."""
+    shown = str(path)[:200].replace("\x00", "\\0")
+    try:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError([(field, f"no such file: {shown}")])
+        with p.open("rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except ConfigError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise ConfigError([(field, f"cannot read {shown}: {getattr(exc, 'strerror', None) or exc}")]) from None
+    if len(data) > max_bytes:
+        raise ConfigError([(field, f"{shown} is larger than {max_bytes:,} bytes; it should be a small JSON file")])
+    return data

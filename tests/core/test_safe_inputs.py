@@ -164,3 +164,10 @@ def test_several_seeds_save_every_seed(tmp_path):
         assert back.summaries()["dkvb"]["average_accuracy"] == pytest.approx(
             doc["seeds"][str(seed)]["dkvb"]["average_accuracy"]
         )
+
+
+@pytest.mark.parametrize("path", ["a\x00b", "/etc", "/proc/self/mem"], ids=["nul", "folder", "unreadable"])
+@pytest.mark.parametrize("flag", ["--config", "--spec"])
+def test_unreadable_input_files_name_the_flag(capsys, path, flag):
+    argv = ["run", *QUICK, "--config", path] if flag == "--config" else ["sweep", "--spec", path, "--out", "o"]
+    _fails_naming(capsys, argv, f"error: {flag}:")
