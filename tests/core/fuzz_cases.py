@@ -455,8 +455,8 @@ def fuzz_cli(rng: random.Random, tmp: Path, cases: int = 40) -> tuple[int, list[
     argvs += [_hostile_argv(rng, tmp / f"c{n}") for n in range(cases)]
     for argv in argvs:
         err = io.StringIO()
-        try:
-            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:  # in ``tmp``: a relative --out or --save-run that is accepted writes there, not in the repo
+            with contextlib.chdir(tmp), contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
                 code = main(argv)
         except SystemExit as exc:  # argparse: usage and "error: argument --x: ..."
             code = exc.code

@@ -3,6 +3,7 @@ parameters, CSV uploads, run files, sweep specs and logs, CLI flags. Each answer
 or a clear message naming the field; never a traceback. The cases are seeded (see fuzz_cases.py)."""
 
 import random
+from pathlib import Path
 
 import pytest
 
@@ -46,4 +47,7 @@ def test_sweep_logs(tmp_path):
 
 
 def test_cli_flags(tmp_path):
+    root = Path(__file__).resolve().parents[2]
+    before = set(root.iterdir())
     _check("CLI flags", fc.fuzz_cli(random.Random(157), tmp_path))
+    assert set(root.iterdir()) == before, "accepted outputs land in the test's folder, not the repository"
