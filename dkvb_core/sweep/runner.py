@@ -107,7 +107,18 @@ def run_sweep(
         return _run_locked(spec, out, executor, workers, address, grouping, progress, should_stop, max_new_runs, warn)
 
 
-def _run_locked(spec, out, executor, workers, address, grouping, progress, should_stop, max_new_runs, warn):
+def _run_locked(
+    spec: SweepSpec,
+    out: Path,
+    executor: str | SweepExecutor,
+    workers: int | None,
+    address: str | None,
+    grouping: Grouping,
+    progress: SweepProgress | None,
+    should_stop: Callable[[], bool] | None,
+    max_new_runs: int | None,
+    warn: Callable[[str], None] | None,
+) -> SweepOutcome:
     """:func:`run_sweep`'s work, with ``out``'s lock held."""
     start = time.perf_counter()
     (out / SPEC_JSON).write_text(json.dumps(spec.to_dict(), indent=2) + "\n", encoding="utf-8")
