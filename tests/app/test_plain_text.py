@@ -145,3 +145,27 @@ def test_loading_a_hostile_sweep_folder_keeps_the_charts(sweeps_dir, case):
     for element in said:
         assert not live_markup(element.value, trusted="- **"), element.value
     assert len(at.get("plotly_chart")) == 2, "the charts shown before stay"
+
+
+HOSTILE_NAME = "![x](http://host.invalid/p.png) # Sign in.csv"
+GOOD_CSV = "Feature_1,Feature_2,Labels\n" + "".join(f"{i % 3}.5,{i % 5}.25,{i % 2}\n" for i in range(40))
+
+
+@pytest.mark.parametrize(
+    ("content", "kind"),
+    [(GOOD_CSV, "success"), (GOOD_CSV + "0,0,1e20\n", "error"), (GOOD_CSV + "1e30,0,1\n", "error")],
+    ids=["good", "label-1e20", "feature-1e30"],
+)
+def test_an_upload_with_a_hostile_name_is_named_as_plain_text(content, kind):
+    at = _start(**{"view.data": "Your CSV"})
+    charts_before = len(at.get("plotly_chart"))
+    at.sidebar.get("file_uploader")[0].set_value((HOSTILE_NAME, content.encode(), "text/csv"))
+    at.run()
+    assert not at.exception, at.exception
+    said = [e for e in [*at.sidebar.error, *at.sidebar.get("alert"), *at.error, *at.caption] if hasattr(e, "value")]
+    said += list(getattr(at.sidebar, kind))
+    named = [e for e in said if "host.invalid" in shown(e.value)]
+    assert named, [e.value for e in said]
+    for element in named:
+        assert not live_markup(element.value, trusted="**"), element.value
+    assert len(at.get("plotly_chart")) >= charts_before > 0, "the chart shown before stays"
