@@ -35,9 +35,19 @@ BATCH_OPTIONS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1024]
 EVERY_OPTIONS = [10, 20, 25, 50, 100, 200, 500, 1000]
 
 
-def models_help() -> str:
-    """Each model's one-line description and what it stores, for the models picker's help."""
-    return "\n\n".join(f"{spec.label}: {spec.description}." for spec in REGISTRY.values())
+def models_help(config: Config | None = None) -> str:
+    """Each model's one-line description and what raw past data it keeps, for the models picker's help."""
+    config = config or Config()
+    return "\n\n".join(f"{spec.label}: {spec.description}. Keeps {spec.stores(config)}." for spec in REGISTRY.values())
+
+
+def keeps_past_samples(config: Config) -> list[str]:
+    """Labels of the chosen models that keep raw past samples, with how many (said next to the picker)."""
+    return [
+        f"{REGISTRY[m].label} keeps {REGISTRY[m].stores(config)}"
+        for m in config.train.models
+        if REGISTRY[m].keeps_samples(config)
+    ]
 
 
 def key(field: str) -> str:
@@ -121,8 +131,10 @@ def render_sidebar() -> Config:
         list(REGISTRY),
         key=key("train.models"),
         format_func=lambda name: REGISTRY[name].label,
-        help=models_help(),
+        help=models_help(current_config()),
     )
+    for line in keeps_past_samples(current_config()):
+        sb.caption(line)
     with sb.expander("Bottleneck (DKVB)", expanded=True):
         st.slider("Codebooks", 1, 64, key=key("dkvb.num_codebooks"), help=RANGES["dkvb.num_codebooks"])
         _select_slider(st, "Keys per codebook", "dkvb.keys_per_codebook", KEYS_OPTIONS)

@@ -183,6 +183,52 @@ class MLPConfig(_Frozen):
     lr: LearningRate = Field(0.05, description="learning rate of the MLP")
 
 
+class ReplayConfig(_Frozen):
+    """Experience replay: the MLP plus a reservoir buffer of raw past samples replayed every step."""
+
+    hidden: int = Field(32, ge=1, le=1024, description="hidden width")
+    lr: LearningRate = Field(0.1, description="learning rate (tuned: benchmarks/tune_baselines.py)")
+    memory: int = Field(200, ge=1, le=100_000, description="buffer slots (raw past samples kept)")
+
+
+class EWCConfig(_Frozen):
+    """Online EWC: the MLP plus a quadratic penalty on moving weights the Fisher says mattered."""
+
+    hidden: int = Field(32, ge=1, le=1024, description="hidden width")
+    lr: LearningRate = Field(0.001, description="learning rate (tuned: benchmarks/tune_baselines.py)")
+    lam: float = Field(100.0, ge=0.0, le=1e8, description="penalty strength λ of λ Σ F (θ − θ*)²")
+    gamma: float = Field(0.9, ge=0.0, le=1.0, description="Fisher decay γ: F ← γ F + F_new at each stage end")
+
+
+class LwFConfig(_Frozen):
+    """Learning without Forgetting: the MLP distilled towards its stage-start copy on old classes."""
+
+    hidden: int = Field(32, ge=1, le=1024, description="hidden width")
+    lr: LearningRate = Field(0.003, description="learning rate (tuned: benchmarks/tune_baselines.py)")
+    alpha: float = Field(100.0, ge=0.0, le=1000.0, description="weight α of the distillation term")
+    temperature: float = Field(1.0, gt=0.0, le=100.0, description="softening temperature T")
+
+
+class AGEMConfig(_Frozen):
+    """A-GEM: the MLP whose gradient is projected so that the loss on an episodic memory does not rise."""
+
+    hidden: int = Field(32, ge=1, le=1024, description="hidden width")
+    lr: LearningRate = Field(0.003, description="learning rate (tuned: benchmarks/tune_baselines.py)")
+    memory: int = Field(200, ge=1, le=100_000, description="episodic memory (raw past samples kept), shared by stages")
+    memory_batch: int = Field(
+        200, ge=1, le=1024, description="memory samples of each reference gradient; the whole memory by default"
+    )
+
+
+class SLDAConfig(_Frozen):
+    """Streaming LDA on the frozen features: class means and one shared covariance, no gradient steps."""
+
+    covariance: Literal["shared", "identity"] = Field(
+        "shared", description="shared: streaming LDA; identity: the nearest-class-mean classifier"
+    )
+    shrinkage: float = Field(1e-4, gt=0.0, le=1.0, description="ε of the precision ((1 − ε) Σ + ε I)⁻¹")
+
+
 class JointConfig(_Frozen):
     """The i.i.d. upper bound: one model trained on all stages' data shuffled together."""
 
@@ -223,6 +269,11 @@ class Config(_Frozen):
     dkvb: DKVBConfig = DKVBConfig()
     linear: LinearConfig = LinearConfig()
     mlp: MLPConfig = MLPConfig()
+    replay: ReplayConfig = ReplayConfig()
+    ewc: EWCConfig = EWCConfig()
+    lwf: LwFConfig = LwFConfig()
+    agem: AGEMConfig = AGEMConfig()
+    slda: SLDAConfig = SLDAConfig()
     joint: JointConfig = JointConfig()
     train: TrainConfig = TrainConfig()
     record: RecordConfig = RecordConfig()

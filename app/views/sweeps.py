@@ -36,6 +36,7 @@ PRESET_CHOICES = {
     "toy": "The paper's toy (64 keys)",
     "toy-4-keys": "Too few keys (4 keys)",
     "digits": "Digits (8x8 pixels, 5 stages)",
+    "toy-baselines": "The paper's toy, every baseline (replay, EWC, LwF, A-GEM, SLDA)",
 }
 STEPS_CHOICES = [50, 100, 200, 500, 1000]
 # Values offered when a field is picked as an axis (any field works; these are good first tries).
@@ -47,6 +48,11 @@ SUGGESTED_VALUES = {
     "linear.lr": "0.01, 0.05, 0.2",
     "mlp.lr": "0.01, 0.05, 0.2",
     "mlp.hidden": "8, 32, 128",
+    "replay.memory": "50, 200, 1000",
+    "agem.memory": "50, 200, 1000",
+    "ewc.lam": "1, 10, 100",
+    "lwf.alpha": "0.3, 1, 3",
+    "slda.covariance": "shared, identity",
     "train.batch_size": "1, 10, 50",
     "train.optimizer": "sgd, adam",
     "stream.spread": "0.5, 0.7, 1.0, 1.5",
