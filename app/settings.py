@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from app import runs, view_params
+from app import plain, runs, view_params
 from app.url_state import DEFAULTS, RANGES, config_from_query, config_to_query, flatten
 from dkvb_core import Config, ConfigError, DataError, Stream
 from dkvb_core.models import REGISTRY
@@ -181,7 +181,14 @@ def _config_from_widgets() -> Config:
         config = Config.from_dict(base)
     except ConfigError as exc:
         for field, message in exc.problems:
-            st.sidebar.error(f"**{field}**: {message}. Showing the last valid settings.", icon=":material/error:")
+            plain.alert(
+                "error",
+                "**{}**: {}. Showing the last valid settings.",
+                field,
+                message,
+                container=st.sidebar,
+                icon=":material/error:",
+            )
         st.session_state["settings_problems"] = exc.problems
         return current_config()
     st.session_state["settings_problems"] = []
@@ -213,14 +220,20 @@ def render_upload(config: Config) -> None:
         stream = runs.stream_from_upload(data, config)
     except DataError as exc:
         st.session_state["upload_error"] = f"{file.name}: {exc}"
-        st.sidebar.error(f"**{file.name}** was not loaded. {exc}", icon=":material/error:")
+        plain.alert("error", "**{}** was not loaded. {}", file.name, exc, container=st.sidebar, icon=":material/error:")
         return
     st.session_state.pop("upload_error", None)
     st.session_state["upload_stream"] = stream
     st.session_state["upload_name"] = file.name
-    st.sidebar.success(
-        f"Using **{file.name}**: {len(stream.y_train) + len(stream.y_test):,} rows, "
-        f"{stream.num_classes} classes, {stream.num_stages} stages."
+    rows = len(stream.y_train) + len(stream.y_test)
+    plain.alert(
+        "success",
+        "Using **{}**: {} rows, {} classes, {} stages.",
+        file.name,
+        f"{rows:,}",
+        stream.num_classes,
+        stream.num_stages,
+        container=st.sidebar,
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 import tracemalloc
 
@@ -116,6 +117,7 @@ def speed_table(repeat: int, steps: int) -> None:
     print(f"\nSpeed: median of {repeat} runs; 4 stages x {steps} steps, batch 10 (2-core CPU)")
     print(f"{'case':<22}{'fast s':>9}{'us/step':>9}{'eager s':>9}{'speed-up':>10}{'target s':>10}{'met':>5}")
     for name, cfg_dict, grid_every, seeds in cases:
+        print(f"  timing {name} ({repeat} runs, fast and eager)…", file=sys.stderr, flush=True)
         cfg = Config.from_dict(cfg_dict)
         seed_list = list(range(seeds))
         fast = median_time(lambda cfg=cfg, s=seed_list: run_seeds(cfg, s), repeat)
@@ -158,6 +160,7 @@ def baselines_table(repeat: int, steps: int) -> None:
 
 
 def memory_table() -> None:
+    print("  memory: one seed, then five…", file=sys.stderr, flush=True)
     tracemalloc.start()
     run(Config())
     _, peak_one = tracemalloc.get_traced_memory()
@@ -190,6 +193,7 @@ def results_table(seeds: int, steps: int) -> None:
     print(f"\nFinal average accuracy over all 8 classes, {seeds} seeds (mean ± std, min..max)")
     print(f"{'keys':<8}{'model':<8}{'mean':>7}{'std':>7}{'min':>7}{'max':>7}{'forgetting':>12}")
     for keys in (64, 4):
+        print(f"  {seeds} seeds with {keys} keys…", file=sys.stderr, flush=True)
         cfg = Config.from_dict({"dkvb": {"keys_per_codebook": keys}, "train": {"steps_per_stage": steps}})
         results = run_seeds(cfg, list(range(seeds)))
         for model in ("dkvb", "linear", "mlp"):

@@ -50,8 +50,8 @@ def test_config_file_and_set_override(tmp_path):
 
 
 def test_save_run_and_several_seeds(tmp_path):
-    out, saved = tmp_path / "r.json", tmp_path / "run.npz"
-    assert main(["run", *QUICK, "--seeds", "2", "--out", str(out), "--save-run", str(saved)]) == 0
+    out, saved = tmp_path / "r.json", tmp_path / "run-1.npz"
+    assert main(["run", *QUICK, "--seeds", "2", "--out", str(out), "--save-run", str(tmp_path / "run-{seed}.npz")]) == 0
     assert set(json.loads(out.read_text())["seeds"]) == {"0", "1"}
     assert saved.stat().st_size > 1000
 
