@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dkvb_core.budget import add_budget_arguments, budget_from_args, check_budget
 from dkvb_core.config import Config, describe_fields, load_config_file, set_dotted
 from dkvb_core.errors import ConfigError, DKVBError
 from dkvb_core.presets import PRESETS, preset_dict
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="write the metrics JSON here (default: standard output)")
     run.add_argument("--save-run", help="also write the full run (frames included) as .json or .npz")
     run.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    add_budget_arguments(run)
     from dkvb_core.sweep.cli import add_sweep_command  # lazy: `run` does not need the sweep package
 
     SUBCOMMANDS.setdefault("sweep", add_sweep_command)
@@ -109,13 +111,34 @@ class _Bar:
             self.bar.close()
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from dkvb_core.engine import run_seeds
+def _csv_stream(config: Config) -> Any:
+    """A CSV stream read for the budget's estimate (its size is unknown until read); None otherwise."""
+    if config.stream.kind != "csv":
+        return None
+    from dkvb_core.streams import build_stream
 
+    return build_stream(config)
+
+
+def check_cli_budget(config: Config, args: argparse.Namespace, seeds: int) -> None:
+    """The budget check of a CLI run, its refusal ending with the flags that raise or lift the budget."""
+    try:
+        check_budget(config, budget_from_args(args), seeds, _csv_stream(config))
+    except ConfigError as exc:
+        if exc.problems[0][0] != "budget":
+            raise
+        hint = ("--budget-seconds", "or raise the budget with --budget-seconds / --budget-gb, or lift it: --no-budget")
+        raise ConfigError([*exc.problems, hint]) from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if not 1 <= args.seeds <= 32:
         raise ConfigError([("--seeds", f"must be an integer in [1, 32]; got {args.seeds}")])
     seeds = [config.seed + i for i in range(args.seeds)]
+    check_cli_budget(config, args, len(seeds))
+    from dkvb_core.engine import run_seeds  # torch: only once the run is known to fit
+
     bar = _Bar(not args.no_progress)
     start = time.perf_counter()
     try:
