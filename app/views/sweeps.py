@@ -17,10 +17,12 @@ import streamlit as st
 
 from app import layout
 from app.charts import sweeps as charts
+from app.charts.palette import MODEL_LABELS
 from app.url_state import config_to_query
 from app.views import PAGES
 from dkvb_core import Config, ConfigError, DataError, DKVBError
 from dkvb_core.config import describe_fields
+from dkvb_core.models import REGISTRY
 from dkvb_core.sweep import load_sweep, parse_spec
 from dkvb_core.sweep.job import SweepJob, out_dir_for, sweeps_root, user_sweep_dir
 from dkvb_core.sweep.spec import parse_value_list
@@ -34,7 +36,6 @@ PRESET_CHOICES = {
     "digits": "Digits (8x8 pixels, 5 stages)",
 }
 STEPS_CHOICES = [50, 100, 200, 500, 1000]
-MODEL_CHOICES = ["dkvb", "linear", "mlp", "joint"]
 # Values offered when a field is picked as an axis (any field works; these are good first tries).
 SUGGESTED_VALUES = {
     "dkvb.num_codebooks": "1, 2, 4, 8",
@@ -69,7 +70,9 @@ def spec_form() -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
     preset = c1.selectbox("Start from", list(PRESET_CHOICES), format_func=PRESET_CHOICES.get, key="sweep:preset")
     steps = c2.selectbox("Steps a stage", STEPS_CHOICES, index=STEPS_CHOICES.index(200), key="sweep:steps")
     seeds = c3.number_input("Seeds", min_value=1, max_value=10, value=3, step=1, key="sweep:seeds")
-    models = c4.multiselect("Models", MODEL_CHOICES, default=["dkvb", "linear", "mlp"], key="sweep:models")
+    models = c4.multiselect(
+        "Models", list(REGISTRY), format_func=MODEL_LABELS.get, default=["dkvb", "linear", "mlp"], key="sweep:models"
+    )
     axes: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
     for i, (field, values) in enumerate(DEFAULT_AXES):
