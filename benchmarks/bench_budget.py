@@ -78,11 +78,14 @@ config = Config.from_json({config!r})
 build_stream(config)  # data files read once, as a server that has seen the data set before
 import gc; gc.collect()
 before = int(open('/proc/self/statm').read().split()[1]) * resource.getpagesize()
-start = time.perf_counter()
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+start, cpu0 = time.perf_counter(), cpu()
 run_seeds(config, [config.seed])
-wall = time.perf_counter() - start
+wall, used = time.perf_counter() - start, cpu() - cpu0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({{"seconds": wall, "bytes": max(peak - before, 0)}}))
+print(json.dumps({{"seconds": wall, "cpu": used, "bytes": max(peak - before, 0)}}))
 """
 
 
@@ -105,21 +108,30 @@ def measure(config: Config, timeout: float) -> dict | None:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def load() -> str:
+    return Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
+
+
 def table(names: list[str], timeout: float) -> None:
-    print(f"{'config':<26} {'pred s':>8} {'meas s':>8} {'ratio':>6}   {'pred mem':>9} {'meas mem':>9} {'ratio':>6}")
+    print("pred: the budget's estimate; cpu: the child's CPU seconds (what the estimate is calibrated on: a")
+    print("loaded machine stretches wall time, not CPU time); wall: its wall seconds; load: 1-min load average")
+    print(
+        f"{'config':<26} {'pred s':>7} {'cpu s':>7} {'wall s':>7} {'ratio':>6} {'load':>5}   "
+        f"{'pred mem':>9} {'meas mem':>9} {'ratio':>6}"
+    )
     for name in names:
         config = config_of(CASES[name])
         est = estimate(config)
         got = measure(config, timeout)
         if got is None:
-            print(f"{name:<26} {est.seconds:8.1f} {'>' + str(int(timeout)):>8} {'':>6}   {fmt_bytes(est.bytes):>9}")
+            print(f"{name:<26} {est.seconds:7.1f} {'':>7} {'>' + str(int(timeout)):>7}   {fmt_bytes(est.bytes):>9}")
             continue
         if "error" in got:
             print(f"{name:<26} failed: {got['error']}")
             continue
-        rs, rb = est.seconds / got["seconds"], est.bytes / max(got["bytes"], 1)
+        rs, rb = est.seconds / got["cpu"], est.bytes / max(got["bytes"], 1)
         print(
-            f"{name:<26} {est.seconds:8.2f} {got['seconds']:8.2f} {rs:6.2f}   "
+            f"{name:<26} {est.seconds:7.2f} {got['cpu']:7.2f} {got['seconds']:7.2f} {rs:6.2f} {load():>5}   "
             f"{fmt_bytes(est.bytes):>9} {fmt_bytes(got['bytes']):>9} {rb:6.2f}",
             flush=True,
         )
