@@ -12,6 +12,7 @@ server process (bigger work: the CLI).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -150,10 +151,8 @@ class SweepJob:
         """Renice the child (its pool workers, forked later, inherit it)."""
         assert self._proc is not None
         if self.nice and hasattr(os, "setpriority"):
-            try:
+            with contextlib.suppress(OSError):  # it may already have exited
                 os.setpriority(os.PRIO_PROCESS, self._proc.pid, self.nice)
-            except OSError:  # it may already have exited
-                pass
 
     def _count(self) -> None:
         self.done = sum(1 for row in RunLog(self.out_dir).read() if row["run_id"] in self._wanted)
@@ -191,10 +190,8 @@ class SweepJob:
 
     def _signal(self, sig: int) -> None:
         assert self._proc is not None
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
             os.killpg(self._proc.pid, sig)
-        except (ProcessLookupError, PermissionError):  # already gone
-            pass
 
     def wait(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)

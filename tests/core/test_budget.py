@@ -9,9 +9,9 @@ from dkvb_core import Config, ConfigError
 from dkvb_core.budget import (
     APP_BUDGET,
     CLI_BUDGET,
-    GiB,
     NO_BUDGET,
     Budget,
+    GiB,
     budget_from_env,
     check_budget,
     estimate,
@@ -81,7 +81,8 @@ def test_a_refusal_builds_no_stream_and_imports_no_torch():
         "from dkvb_core import Config, ConfigError\n"
         "from dkvb_core.budget import APP_BUDGET, check_budget\n"
         f"c = Config().replace(**{LINK!r})\n"
-        "try:\n    check_budget(c, APP_BUDGET)\nexcept ConfigError:\n    pass\nelse:\n    raise SystemExit('not refused')\n"
+        "try:\n    check_budget(c, APP_BUDGET)\nexcept ConfigError:\n    pass\n"
+        "else:\n    raise SystemExit('not refused')\n"
         "assert 'torch' not in sys.modules, 'torch imported'\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

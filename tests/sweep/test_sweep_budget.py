@@ -6,10 +6,10 @@ import pytest
 
 from dkvb_core import ConfigError
 from dkvb_core.budget import APP_BUDGET, Budget
+from dkvb_core.cli import main
 from dkvb_core.sweep import parse_spec
 from dkvb_core.sweep.budget import check_sweep_budget
 from dkvb_core.sweep.cli import cmd_sweep  # noqa: F401 - the subcommand is registered on import
-from dkvb_core.cli import main
 
 BIG = {
     "preset": "toy",
