@@ -25,17 +25,22 @@ GiB = 2**30
 # --- calibrated constants (seconds per unit of work; see benchmarks/bench_budget.py) ----------
 SETUP_S = 0.15  # stream, schedules, result assembly of a small run
 KPP_ITER_S = 8e-5  # k-means++: Python overhead of one of the K draws
-KPP_POINT_S = 1.0e-9  # k-means++: per codebook x point x (dim + 6) of a draw
-LLOYD_S = 1.0e-9  # Lloyd: per codebook x point x key x (dim + 2) of an iteration (and the first assignment)
-LOOKUP_S = 1.2e-9  # frozen lookup (train, test, grid): per codebook x point x key x (dim + 2)
+KPP_POINT_S = 1.3e-9  # k-means++: per codebook x point x (dim + 6) of a draw
+LLOYD_S = 8.0e-10  # Lloyd: per codebook x point x key x (dim + 2) of an iteration (and the first assignment)
+LOOKUP_S = 1.5e-9  # frozen lookup (train, test, grid): per codebook x point x key x (dim + 2 + topk)
 EMA_BATCH_S = 2e-4  # EMA k-means: Python overhead of one codebook of one batch
 STEP_S = 2.5e-5  # one model's step: Python and numpy call overhead
-STEP_FLOP_S = 2.0e-9  # per multiply-add of a step (forward and backward)
-PREDICT_FLOP_S = 1.5e-9  # per multiply-add of a frame's predictions (test set and grid)
-FRAME_S = 2e-4  # one model's frame: call overhead
-TABLE_S = 3e-9  # DKVB frames: per value-table entry (votes, changed rows, copy)
+MATMUL_S = 2.0e-10  # per multiply-add of a dense layer (steps: x3 for forward and backward)
+GATHER_S = 2.0e-8  # a step's gather and scatter-add, per fetched value entry (DKVB: codebooks x topk x classes)
+PREDICT_SAMPLE_S = 2.5e-8  # a frame's prediction of one sample: per-sample overhead
+PREDICT_MATMUL_S = 2.0e-10  # ... per multiply-add
+PREDICT_GATHER_S = 4.0e-9  # ... per fetched value entry
+FRAME_S = 2e-4  # one model's frame: accuracy per stage, hooks
+FLUSH_S = 1.2e-8  # loss and hits from the buffered logits: per logit entry (step x batch x classes x model)
+SCHEDULE_S = 3e-8  # batch schedules and their labels: per sample drawn (step x batch)
+TABLE_S = 4e-9  # DKVB frames: per value-table entry (votes, changed rows, copy), four passes
 USAGE_S = 2.5e-8  # DKVB key usage after training: per fetched slot, and per frame x key
-ENCODE_CNN_S = 4e-4  # the image CNN: per image encoded
+ENCODE_CNN_S = 2e-4  # the image CNN: per image encoded
 LOAD_IMAGES_S = {"digits": 0.3, "mnist": 1.0, "fashion": 2.0}  # reading an image set (first time)
 BASE_BYTES = 60 * 2**20  # interpreter-side extras of any run (torch workspaces, small arrays)
 
@@ -216,26 +221,25 @@ class Estimate:
         return f"about {fmt_seconds(self.seconds)} and {fmt_bytes(self.bytes)}"
 
 
-def _flops_per_sample(model: str, sh: Shape) -> float:
-    """Multiply-adds of one sample's forward pass."""
+def _work_per_sample(model: str, sh: Shape) -> tuple[float, float]:
+    """(dense multiply-adds, gathered value entries) of one sample's forward pass."""
     n = sh.classes
+    mlp = float(sh.dim * sh.hidden + sh.hidden * n)
     if model == "dkvb":
-        return sh.codebooks * sh.topk * n + n
+        return 0.0, float(sh.codebooks * sh.topk * n)
     if model == "linear":
-        return sh.dim * n
+        return float(sh.dim * n), 0.0
     if model == "mlp":
-        return sh.dim * sh.hidden + sh.hidden * n
-    return DEFAULT_RELATIVE_STEP_COST * _relative(model) * (sh.dim * sh.hidden + sh.hidden * n)
+        return mlp, 0.0
+    return _relative(model) * mlp, 0.0  # a model the formulas do not know: the registry's step cost x the MLP's
 
 
 def _relative(model: str) -> float:
-    """A model's step cost relative to the MLP's, from the registry when there is one."""
-    try:
-        from dkvb_core.models import REGISTRY  # type: ignore[attr-defined]
-    except ImportError:
-        return DEFAULT_RELATIVE_STEP_COST
+    """A model's step cost relative to the MLP's, from the registry (1 for a name it does not know)."""
+    from dkvb_core.models import REGISTRY  # light: specs only, no torch
+
     spec = REGISTRY.get(model)
-    return float(getattr(spec, "step_cost", DEFAULT_RELATIVE_STEP_COST)) if spec else DEFAULT_RELATIVE_STEP_COST
+    return float(spec.step_cost) if spec is not None else DEFAULT_RELATIVE_STEP_COST
 
 
 def _seconds(sh: Shape) -> dict[str, float]:
@@ -251,14 +255,16 @@ def _seconds(sh: Shape) -> dict[str, float]:
         parts["keys"] = parts.get("keys", 0.0) + S * ema_batches * C * (EMA_BATCH_S + LOOKUP_S * sh.batch * 10 * K * dk)
         parts["lookup"] = S * LOOKUP_S * C * (N + sh.n_test + sh.n_grid) * K * (dk + 2 + sh.topk)
     steps = frames = 0.0
+    points = sh.n_test + sh.n_grid
     for m in sh.models:
-        flops = _flops_per_sample(m, sh)
-        steps += sh.steps * (STEP_S + STEP_FLOP_S * 3 * flops * sh.batch * S)
-        frames += sh.frames * (FRAME_S + PREDICT_FLOP_S * flops * (sh.n_test + sh.n_grid) * S)
+        flops, gathered = _work_per_sample(m, sh)
+        steps += sh.steps * (STEP_S + S * sh.batch * (3 * MATMUL_S * flops + GATHER_S * gathered))
+        per_sample = PREDICT_SAMPLE_S + PREDICT_MATMUL_S * flops + PREDICT_GATHER_S * gathered
+        frames += sh.frames * (FRAME_S + S * points * per_sample)
         if m == "dkvb":
             frames += sh.frames * TABLE_S * 4 * S * sh.codebooks * sh.keys * sh.classes
             frames += USAGE_S * S * (sh.steps * sh.batch * sh.codebooks * sh.topk + sh.frames * sh.codebooks * sh.keys)
-    parts["train"] = steps
+    parts["train"] = steps + S * sh.steps * sh.batch * (SCHEDULE_S + FLUSH_S * sh.classes * len(sh.models))
     parts["frames"] = frames
     return parts
 
@@ -283,7 +289,7 @@ def _bytes(sh: Shape) -> dict[str, int]:
     if sh.dkvb:
         keep["slots"] = 8 * S * points * C * sh.topk + 4 * S * C * K * (n + 2 * sh.dim_keys)
         heads = 4 * points * C * sh.dim_keys
-        kmeans = heads + (2 * 4 * C * sh.n_train * K if sh.kmeans else 0)
+        kmeans = heads + (int(1.2 * 4 * C * sh.n_train * K) if sh.kmeans else 0)
         lookup = heads + 2 * 4 * min(points, 65_536) * K + 16 * points * sh.topk
         fetched = 8 * 5 * S * sh.steps * sh.batch * C * sh.topk
         usage = fetched + 8 * 2 * S * sh.frames * C * K
@@ -442,10 +448,11 @@ def over_budget_problems(
         return [("budget", head + "; it cannot be brought within by the fields this check knows: ask the operator")]
     if together:
         fixes.append(("together", "; ".join(together) + f" keeps this run under {budget.describe()}"))
-    return [
-        ("budget", head + ("; lower this field" if len(fixes) == 1 else "; lower one of these, or several together")),
-        *fixes,
-    ]
+    if len(fixes) == 1:
+        what = "; lower these fields together" if fixes[0][0] == "together" else "; lower this field"
+    else:
+        what = "; lower one of these, or several together"
+    return [("budget", head + what), *fixes]
 
 
 def combined_advice(config: Config, budget: Budget, seeds: int = 1, stream: Any = None) -> list[str]:
