@@ -66,7 +66,7 @@ class Budget:
     def describe(self) -> str:
         parts = []
         if self.seconds is not None:
-            parts.append(f"{self.seconds:g} s")
+            parts.append(f"{self.seconds:.3g} s")
         if self.bytes is not None:
             parts.append(fmt_bytes(self.bytes))
         return " and ".join(parts) if parts else "no limit"
@@ -134,6 +134,7 @@ class Shape:
     steps: int  # total steps (all stages)
     batch: int
     frames: int
+    every: int  # record.every (0: stage ends only)
     models: tuple[str, ...]
     dkvb: bool  # keys to initialise
     codebooks: int
@@ -158,7 +159,7 @@ def shape_of(config: Config, seeds: int = 1, stream: Any = None) -> Shape:
     grid = config.record.grid_size**2 if (config.record.grid_size and dim == 2 and not cnn) else 0
     stages = len(s.resolved_stage_classes())
     total = stages * t.steps_per_stage
-    frames = stages + 1 + (total // config.record.every if config.record.every else 0)
+    frames = _frames(stages, total, config.record.every)
     split = d.split if d.split != "auto" else ("identity" if d.num_codebooks == 1 else "random_projection")
     dim_keys = {"identity": dim, "chunk": max(1, dim // d.num_codebooks)}.get(split, d.dim_keys or max(2, min(dim, 16)))
     needs_dkvb = "dkvb" in t.models or ("joint" in t.models and config.joint.arch == "dkvb")
@@ -172,6 +173,7 @@ def shape_of(config: Config, seeds: int = 1, stream: Any = None) -> Shape:
         steps=total,
         batch=t.batch_size,
         frames=frames,
+        every=config.record.every,
         models=tuple(config.joint.arch if m == "joint" else m for m in t.models),
         dkvb=needs_dkvb,
         codebooks=d.num_codebooks,
@@ -323,15 +325,17 @@ class Knob:
     up: bool = False  # record.every: larger is cheaper
 
 
+def _frames(stages: int, total: int, every: int) -> int:
+    return stages + 1 + (total // every if every else 0)
+
+
 def _set_steps(sh: Shape, v: int) -> Shape:
-    per = sh.steps // max(sh.stages, 1)
-    every = sh.steps // max(sh.frames - sh.stages - 1, 1) if sh.frames > sh.stages + 1 else 0
     total = sh.stages * v
-    return replace(sh, steps=total, frames=sh.stages + 1 + (total // every if every else 0)) if per else sh
+    return replace(sh, steps=total, frames=_frames(sh.stages, total, sh.every))
 
 
 def _set_every(sh: Shape, v: int) -> Shape:
-    return replace(sh, frames=sh.stages + 1 + (sh.steps // v if v else 0))
+    return replace(sh, every=v, frames=_frames(sh.stages, sh.steps, v))
 
 
 def _set_per_class(attr: str) -> Callable[[Shape, int], Shape]:
