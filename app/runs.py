@@ -215,6 +215,7 @@ class SessionWatch:
     def check(self) -> None:
         """Raise if this session's run should stop."""
         if not self.alive():
+            log.warning("a run stopped: its session has closed")  # the server's log shows the CPU freed
             raise RunCancelled("the session has closed")
         self.yield_point()
 
