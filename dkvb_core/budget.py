@@ -36,13 +36,13 @@ PREDICT_SAMPLE_S = 2.5e-8  # a frame's prediction of one sample: per-sample over
 PREDICT_MATMUL_S = 2.0e-10  # ... per multiply-add
 PREDICT_GATHER_S = 4.0e-9  # ... per fetched value entry
 FRAME_S = 2e-4  # one model's frame: accuracy per stage, hooks
-FLUSH_S = 1.2e-8  # loss and hits from the buffered logits: per logit entry (step x batch x classes x model)
+FLUSH_S = 1.8e-8  # loss and hits from the buffered logits: per logit entry (step x batch x classes x model)
 SCHEDULE_S = 3e-8  # batch schedules and their labels: per sample drawn (step x batch)
 TABLE_S = 4e-9  # DKVB frames: per value-table entry (votes, changed rows, copy), four passes
 USAGE_S = 2.5e-8  # DKVB key usage after training: per fetched slot, and per frame x key
 ENCODE_CNN_S = 2e-4  # the image CNN: per image encoded
 LOAD_IMAGES_S = {"digits": 0.3, "mnist": 1.0, "fashion": 2.0}  # reading an image set (first time)
-BASE_BYTES = 60 * 2**20  # interpreter-side extras of any run (torch workspaces, small arrays)
+BASE_BYTES = 30 * 2**20  # interpreter-side extras of any run (torch workspaces, small arrays)
 
 # Images per class of the shipped sets (upper bounds): digits 1,797 images, mnist the 5,000 subset.
 IMAGE_PER_CLASS = {"digits": 183, "mnist": 600}
@@ -292,9 +292,9 @@ def _bytes(sh: Shape) -> dict[str, int]:
         keep["slots"] = 8 * S * points * C * sh.topk + 4 * S * C * K * (n + 2 * sh.dim_keys)
         heads = 4 * points * C * sh.dim_keys
         kmeans = heads + (int(1.2 * 4 * C * sh.n_train * K) if sh.kmeans else 0)
-        lookup = heads + 2 * 4 * min(points, 65_536) * K + 16 * points * sh.topk
+        lookup = heads + 4 * min(points, 65_536) * K + 16 * points * sh.topk
         fetched = 8 * 5 * S * sh.steps * sh.batch * C * sh.topk
-        usage = fetched + 8 * 2 * S * sh.frames * C * K
+        usage = fetched + 8 * 3 * S * sh.frames * C * K
         phases.update({"keys": kmeans, "lookup": lookup, "key usage": usage})
     worst = max(phases, key=phases.__getitem__)
     keep[f"peak of {worst}"] = phases[worst]
