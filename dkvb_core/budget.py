@@ -109,7 +109,7 @@ def _env_number(env: Any, name: str, default: float | None) -> float | None:
 
 
 def fmt_bytes(n: float) -> str:
-    return f"{n / GiB:.1f} GB" if n >= 0.1 * GiB else f"{n / 2**20:.0f} MB"
+    return f"{n / GiB:.1f} GB" if n >= GiB else f"{n / 2**20:.0f} MB"
 
 
 def fmt_seconds(s: float) -> str:

@@ -170,3 +170,21 @@ def test_the_page_shows_a_refusal_as_plain_text_and_keeps_the_previous_chart():
     assert any("dkvb.keys_per_codebook: 4,096 -> at most" in t for t in texts), texts
     assert any("These settings cannot run" in e.value for e in at.error)
     assert [c.proto.spec for c in at.get("plotly_chart")] == before  # the earlier chart stays
+
+
+def test_the_images_page_shows_a_refusal_as_plain_text_and_keeps_the_previous_result(monkeypatch):
+    monkeypatch.setenv("DKVB_BUDGET_SECONDS", "5")  # the operator's setting: read when a run is asked for
+    at = AppTest.from_file(ENTRY, default_timeout=180)
+    at.run()
+    at.switch_page("views/images.py")
+    at.run()
+    assert not at.exception and len(at.metric) == 4
+    shown = [m.value for m in at.metric]
+    at.slider(key="img:codebooks").set_value(64)
+    at.select_slider(key="img:keys").set_value(1024)
+    at.run()
+    assert not at.exception
+    assert any("These settings cannot run" in e.value for e in at.error)
+    texts = "\n".join(t.value for t in at.text)
+    assert "over the budget of 5 s" in texts and "dkvb.keys_per_codebook: 1,024 -> at most" in texts, texts
+    assert [m.value for m in at.metric] == shown  # the previous result stays on the page
