@@ -10,7 +10,7 @@ from typing import Any
 
 import streamlit as st
 
-from app import layout, runs
+from app import layout, plain, runs
 from app.charts import images as charts
 from app.charts.palette import MODEL_LABELS
 from dkvb_core import Config, ConfigError, DataError, RunResult, Stream, build_stream
@@ -107,7 +107,9 @@ def controls() -> Config | None:
         config = Config.from_dict(data)
     except ConfigError as exc:
         for field, message in exc.problems:
-            st.error(f"**{field}**: {message}. Showing the last valid settings.", icon=":material/error:")
+            plain.alert(
+                "error", "**{}**: {}. Showing the last valid settings.", field, message, icon=":material/error:"
+            )
         return st.session_state.get("img:config")
     st.session_state["img:config"] = config
     return config
@@ -132,10 +134,11 @@ def run_with_progress(config: Config) -> RunResult | None:
         what = f"step {done:,} of {total:,}" if phase == "train" else f"placing keys ({done / max(total, 1):.0%})"
         bar.progress(min(done / max(total, 1), 1.0), text=f"Training… {what}")
 
-    outcome = runs.try_run(config, progress=progress)
+    outcome = runs.try_run(config, progress=runs.SessionWatch(progress))
     bar.empty()
     if outcome.error:
-        st.error(outcome.error, icon=":material/error:")
+        st.error("These settings cannot run:", icon=":material/error:")
+        st.text(outcome.error)
         return None
     return outcome.result
 
@@ -214,12 +217,17 @@ if config is None:
     layout.end_page()
 st.caption(encoder_caption(config))
 result = run_with_progress(config)
-if result is None:
-    layout.end_page()
+if result is None:  # the message is shown; the previous result stays on the page
+    if "img:last" not in st.session_state:
+        layout.end_page()
+    st.info("Showing the previous result.", icon=":material/history:")
+    config, result = st.session_state["img:last"]
+else:
+    st.session_state["img:last"] = (config, result)
 try:
     stream = _stream(config.to_json())
 except DataError as exc:
-    st.error(str(exc), icon=":material/error:")
+    plain.alert("error", "{}", exc, icon=":material/error:")
     layout.end_page()
 stages = " | ".join(", ".join(stream.class_names[c] for c in classes) for classes in stream.stage_classes)
 st.caption(

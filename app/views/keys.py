@@ -87,7 +87,8 @@ if compare:
         cfg = base.replace(**{"dkvb.keys_per_codebook": k, "train.models": ["dkvb"]})
         outcome = runs.try_run(cfg, settings.current_stream())
         if outcome.result is None:
-            col.error(outcome.error)
+            col.error("These settings cannot run:", icon=":material/error:")
+            col.text(outcome.error)
             continue
         r = outcome.result
         u = r.models["dkvb"].key_usage_stages

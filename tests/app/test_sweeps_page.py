@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dkvb_core.sweep import parse_spec, run_sweep
+from tests.app.plain_text import shown
 
 ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 PAGE = "views/sweeps.py"  # relative to the entry script
@@ -32,7 +33,7 @@ def open_page() -> AppTest:
 
 
 def errors(at: AppTest) -> str:
-    return "\n".join(e.value for e in at.error)
+    return shown("\n".join(e.value for e in at.error))
 
 
 def test_page_opens_with_a_valid_default_sweep():
@@ -162,7 +163,22 @@ def test_cancel_keeps_finished_runs_and_stops_early():
     assert job.state == "cancelled" and 0 <= job.done < job.total
     at.run()
     assert not at.exception
-    assert any(f"Cancelled after {job.done} of 48 runs" in w.value for w in at.warning)
+    assert any(f"Cancelled after {job.done} of 48 runs" in shown(w.value) for w in at.warning)
+
+
+def test_a_sweep_over_the_budget_is_refused_as_plain_text_naming_the_axis():
+    at = open_page()
+    at.text_input(key="sweep:values0").set_value("1, 64")
+    at.text_input(key="sweep:values1").set_value("64, 4096")
+    at.selectbox(key="sweep:axis2").set_value("stream.train_per_class")
+    at.run()
+    at.text_input(key="sweep:values2").set_value("100, 2000")
+    at.run()
+    assert not at.exception
+    text = errors(at)
+    assert "runs at dkvb.num_codebooks=64, dkvb.keys_per_codebook=4096, stream.train_per_class=2000" in text
+    assert "axes.dkvb.keys_per_codebook" in text and "4,096 -> at most" in text
+    assert at.button(key="sweep:start").disabled
 
 
 def test_picking_an_axis_suggests_values_or_the_default():
