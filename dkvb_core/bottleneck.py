@@ -21,7 +21,8 @@ from typing import Literal
 import torch
 from torch import nn
 
-from dkvb_core.kmeans import kmeans_batched, kmeans_work
+from dkvb_core.key_cost import kmeans_work, lookup_work
+from dkvb_core.kmeans import kmeans_batched
 from dkvb_core.nearest import nearest_keys
 from dkvb_core.progress import Progress
 from dkvb_core.work_meter import WorkMeter
@@ -92,7 +93,7 @@ class KeyValueBottleneck(nn.Module):
         k-means marks surplus keys (more keys than distinct points) inactive: the lookup skips them.
         The EMA state starts at count 1 and sum = key, so the first EMA step does not pull the
         keys toward zero. ``progress(done, total, "keys")`` is called during k-means (or ``tick(units)``
-        of a caller's :class:`WorkMeter`, units as in :func:`kmeans_work`).
+        of a caller's :class:`WorkMeter`, units as in :func:`dkvb_core.key_cost.kmeans_work`).
         """
         x = self._flatten_per_codebook(x)
         if self.init_mode == "kmeans":
@@ -207,8 +208,3 @@ class KeyValueBottleneck(nn.Module):
     def _count_usage(self, idx: torch.Tensor) -> None:
         for cb in range(self.num_codebooks):
             self.usage[cb] += torch.bincount(idx[:, cb].reshape(-1), minlength=self.num_pairs)
-
-
-def lookup_work(codebooks: int, points: int, keys: int) -> int:
-    """Distances a lookup scores: the unit of its progress, for cost estimates."""
-    return codebooks * points * keys

@@ -19,15 +19,14 @@ from typing import Any
 
 from dkvb_core.config import Config
 from dkvb_core.errors import ConfigError
+from dkvb_core.key_cost import kmeans_work
 
 GiB = 2**30
 
 # --- calibrated constants (seconds per unit of work; see benchmarks/bench_budget.py) ----------
 SETUP_S = 0.15  # stream, schedules, result assembly of a small run
-KPP_ITER_S = 8e-5  # k-means++: Python overhead of one of the K draws
-KPP_POINT_S = 1.3e-9  # k-means++: per codebook x point x (dim + 6) of a draw
-LLOYD_S = 8.0e-10  # Lloyd: per codebook x point x key x (dim + 2) of an iteration (and the first assignment)
-LOOKUP_S = 1.5e-9  # frozen lookup (train, test, grid): per codebook x point x key x (dim + 2 + topk)
+KMEANS_S = 1.6e-10  # key init: per distance scored (kmeans.kmeans_work) x (dim + 10)
+LOOKUP_S = 1.6e-10  # exact frozen lookup (train, test, grid): per codebook x point x key x (dim + 10)
 EMA_BATCH_S = 2e-4  # EMA k-means: Python overhead of one codebook of one batch
 STEP_S = 2.5e-5  # one model's step: Python and numpy call overhead
 MATMUL_S = 2.0e-10  # per multiply-add of a dense layer (steps: x3 for forward and backward)
@@ -127,6 +126,7 @@ class Shape:
 
     n_train: int
     n_test: int
+    n_key_init: int  # points the keys are fitted on (dkvb.key_init_data)
     dim: int  # embedding size the models see
     n_grid: int  # decision-boundary grid points (0: none)
     classes: int
@@ -166,6 +166,7 @@ def shape_of(config: Config, seeds: int = 1, stream: Any = None) -> Shape:
     return Shape(
         n_train=n_train,
         n_test=n_test,
+        n_key_init=_key_init_points(d.key_init_data, d.keys_per_codebook, n_train, stages),
         dim=dim,
         n_grid=grid,
         classes=s.num_classes,
@@ -244,18 +245,25 @@ def _relative(model: str) -> float:
     return float(spec.step_cost) if spec is not None else DEFAULT_RELATIVE_STEP_COST
 
 
+def _key_init_points(choice: str, keys: int, n_train: int, stages: int) -> int:
+    """How many points the keys are fitted on (see :mod:`dkvb_core.key_data`); unknown sizes: n_train."""
+    if choice == "uniform":
+        return max(1000, 4 * keys)
+    if choice == "first_stage":
+        return math.ceil(n_train / max(1, stages))
+    return n_train
+
+
 def _seconds(sh: Shape) -> dict[str, float]:
     S = sh.seeds
     parts = {"setup": SETUP_S + sh.load_s + (ENCODE_CNN_S * (sh.n_train + sh.n_test) * S if sh.cnn else 0.0)}
     if sh.dkvb:
         C, K, N, dk = sh.codebooks, sh.keys, sh.n_train, sh.dim_keys
         if sh.kmeans:
-            kpp = K * (KPP_ITER_S + KPP_POINT_S * C * N * (dk + 6))
-            lloyd = (sh.kmeans_iters + 1) * LLOYD_S * C * N * K * (dk + 2)
-            parts["keys"] = S * (kpp + lloyd)
-        ema_batches = sh.ema_epochs * math.ceil(N / (sh.batch * 10))
+            parts["keys"] = S * KMEANS_S * kmeans_work(C, sh.n_key_init, K, sh.kmeans_iters) * (dk + 10)
+        ema_batches = sh.ema_epochs * math.ceil(sh.n_key_init / (sh.batch * 10))
         parts["keys"] = parts.get("keys", 0.0) + S * ema_batches * C * (EMA_BATCH_S + LOOKUP_S * sh.batch * 10 * K * dk)
-        parts["lookup"] = S * LOOKUP_S * C * (N + sh.n_test + sh.n_grid) * K * (dk + 2 + sh.topk)
+        parts["lookup"] = S * LOOKUP_S * C * (N + sh.n_test + sh.n_grid) * K * (dk + 10 + sh.topk)
     steps = frames = 0.0
     points = sh.n_test + sh.n_grid
     for m in sh.models:
@@ -291,8 +299,9 @@ def _bytes(sh: Shape) -> dict[str, int]:
     if sh.dkvb:
         keep["slots"] = 8 * S * points * C * sh.topk + 4 * S * C * K * (n + 2 * sh.dim_keys)
         heads = 4 * points * C * sh.dim_keys
-        kmeans = heads + (int(1.2 * 4 * C * sh.n_train * K) if sh.kmeans else 0)
-        lookup = heads + 4 * min(points, 65_536) * K + 16 * points * sh.topk
+        fit = min(sh.n_key_init, 4 * K)  # k-means works on chunks of 2^21 distances and a pool of <= 4 K points
+        kmeans = heads + (3 * 8 * C * fit * sh.dim_keys + 4 * C * fit * 64 + 48 * 2**21 if sh.kmeans else 0)
+        lookup = heads + 48 * 2**21 + 12 * points * C * sh.topk
         fetched = 8 * 5 * S * sh.steps * sh.batch * C * sh.topk
         usage = fetched + 8 * 3 * S * sh.frames * C * K
         phases.update({"keys": kmeans, "lookup": lookup, "key usage": usage})

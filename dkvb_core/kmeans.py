@@ -21,11 +21,10 @@ from dataclasses import dataclass
 
 import torch
 
+from dkvb_core.key_cost import POOL_PER_KEY, batch_size, full_batch
 from dkvb_core.nearest import nearest_keys
 
 SEED_ROUNDS = 64  # at most this many sequential k-means++ rounds
-POOL_PER_KEY = 4  # seeding pool: at most this many points a key
-FULL_PASS_WORK = 1 << 26  # Lloyd on all points while codebooks x points x keys stays under this
 
 Tick = Callable[[int], None]
 
@@ -38,21 +37,12 @@ class KMeansResult:
     active: torch.Tensor
 
 
-def kmeans_work(codebooks: int, points: int, k: int, iters: int) -> int:
-    """Distances scored by :func:`kmeans_batched` at most: the unit of its progress, for cost estimates."""
-    pool = min(points, POOL_PER_KEY * k)
-    seeding = codebooks * pool * k
-    if _full_batch(codebooks, points, k):
-        return seeding + iters * codebooks * points * k
-    return seeding + iters * codebooks * _batch_size(codebooks, points, k) * k
-
-
 def kmeans_batched(
     x: torch.Tensor, k: int, iters: int, generator: torch.Generator, tick: Tick | None = None
 ) -> KMeansResult:
     """Cluster each codebook's points ``(C, N, d)`` into ``k`` centres (see the module docstring).
 
-    ``tick(units)`` is called as distances are scored (units as in :func:`kmeans_work`).
+    ``tick(units)`` is called as distances are scored (units as in :func:`dkvb_core.key_cost.kmeans_work`).
     """
     x = x.detach().float()
     c, n, _ = x.shape
@@ -60,10 +50,10 @@ def kmeans_batched(
     if n > POOL_PER_KEY * k:
         pool = x[:, torch.randperm(n, generator=generator)[: POOL_PER_KEY * k]]
     centres, active = seed_centres(pool, k, generator, tick)
-    if _full_batch(c, n, k):
+    if full_batch(c, n, k):
         centres = _lloyd(x, centres, active, iters, tick)
     else:
-        centres = _minibatch(x, centres, active, iters, _batch_size(c, n, k), generator, tick)
+        centres = _minibatch(x, centres, active, iters, batch_size(c, n, k), generator, tick)
     return KMeansResult(centres, active & ~_duplicates(centres))
 
 
@@ -189,12 +179,3 @@ def _duplicates(centres: torch.Tensor) -> torch.Tensor:
         first = first.scatter_reduce(0, inverse, torch.arange(centres.shape[1]), reduce="amin")
         out[cb] = first[inverse] != torch.arange(centres.shape[1])
     return out
-
-
-def _full_batch(codebooks: int, points: int, k: int) -> bool:
-    return codebooks * points * k <= FULL_PASS_WORK or _batch_size(codebooks, points, k) >= points
-
-
-def _batch_size(codebooks: int, points: int, k: int) -> int:
-    """Mini-batch size: about 2^26 scored distances a step, and at least one point a key."""
-    return max(k, FULL_PASS_WORK // max(1, codebooks * k))

@@ -20,12 +20,12 @@ import numpy as np
 import torch
 
 from dkvb_core.analysis import key_counts
-from dkvb_core.bottleneck import KeyValueBottleneck, lookup_work
+from dkvb_core.bottleneck import KeyValueBottleneck
 from dkvb_core.config import Config, DKVBConfig
 from dkvb_core.encoders import IdentitySplit, RandomProjectionSplit, make_splitter
 from dkvb_core.errors import ConfigError
+from dkvb_core.key_cost import kmeans_work, lookup_work
 from dkvb_core.key_data import key_init_embeddings
-from dkvb_core.kmeans import kmeans_work
 from dkvb_core.models.base import Learner, RunInputs, Trace, predict_classes
 from dkvb_core.models.dkvb_eval import TrainedKeysLookup
 from dkvb_core.models.spec import ModelSpec
