@@ -30,7 +30,28 @@ NO_CLASS = "#f2f2f2"
 NO_CLASS_ID = 255
 MODEL_LABELS = {"dkvb": "DKVB", "linear": "Linear probe", "mlp": "MLP", "joint": "Joint (i.i.d.)"}
 MODEL_COLOURS = {"dkvb": "#1f6feb", "linear": "#d62728", "mlp": "#ff7f0e", "joint": "#6b7280"}
+# One line a model, shown next to the Playground's panels (the models wing's registry supersedes these).
+MODEL_DESCRIPTIONS = {
+    "dkvb": "Frozen keys from k-means; a sample trains only the values of the keys it fetches.",
+    "linear": "One linear layer on the inputs, fine-tuned on each stage in turn.",
+    "mlp": "A small two-layer network, fine-tuned on each stage in turn.",
+    "joint": "An MLP trained on all stages shuffled together: the upper bound, not a stream learner.",
+}
 FONT = {"size": 16}
+# Dark rooms: the page and panel colour, the "no class" region, and the text.
+DARK_BG = "#0e1117"
+DARK_NO_CLASS = "#262b36"
+DARK_TEXT = "#e5e7eb"
+
+
+def model_description(name: str) -> str:
+    """The one-line description the app shows next to a model (the registry's, where there is one)."""
+    try:
+        from dkvb_core.models import REGISTRY  # the models wing; absent before it lands
+
+        return REGISTRY[name].description
+    except (ImportError, KeyError, AttributeError):
+        return MODEL_DESCRIPTIONS.get(name, "")
 
 
 def class_colour(c: int) -> str:
@@ -54,23 +75,26 @@ def hex_rgb(hex_colour: str) -> tuple[int, int, int]:
     return int(hex_colour[1:3], 16), int(hex_colour[3:5], 16), int(hex_colour[5:7], 16)
 
 
-def tint(hex_colour: str, amount: float = 0.55) -> str:
-    """Blend a colour towards white (regions stay light so the points on top stand out)."""
+def tint(hex_colour: str, amount: float = 0.55, towards: str = "#ffffff") -> str:
+    """Blend a colour towards white (regions stay light so the points on top stand out), or towards
+    ``towards`` (the dark background: regions stay dark, the full-colour points still stand out)."""
     rgb = np.array(hex_rgb(hex_colour), dtype=float)
-    out = rgb + (255 - rgb) * amount
+    out = rgb + (np.array(hex_rgb(towards), dtype=float) - rgb) * amount
     return "#" + "".join(f"{round(v):02x}" for v in out)
 
 
 @functools.lru_cache(maxsize=64)
-def region_palette(num_classes: int, amount: float = 0.55) -> tuple[str, ...]:
-    """Region colours by id: light class tints, then "no class" at id ``num_classes``.
-    Cached: an animation asks for it once per region image (hundreds of times)."""
+def region_palette(num_classes: int, amount: float = 0.55, dark: bool = False) -> tuple[str, ...]:
+    """Region colours by id: light class tints (dark shades on a dark page), then "no class" at id
+    ``num_classes``. Cached: an animation asks for it once per region image (hundreds of times)."""
+    if dark:
+        return (*(tint(class_colour(c), amount, DARK_BG) for c in range(num_classes)), DARK_NO_CLASS)
     return (*(tint(class_colour(c), amount) for c in range(num_classes)), NO_CLASS)
 
 
-def region_colourscale(num_classes: int, amount: float = 0.55) -> list[list[float | str]]:
+def region_colourscale(num_classes: int, amount: float = 0.55, dark: bool = False) -> list[list[float | str]]:
     """A stepwise scale for z in 0..num_classes, where z == num_classes means "no class"."""
-    colours = region_palette(num_classes, amount)
+    colours = region_palette(num_classes, amount, dark)
     n = len(colours)
     scale: list[list[float | str]] = []
     for i, colour in enumerate(colours):

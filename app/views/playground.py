@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import current, downloads, layout, settings, view_params
+from app import cockpit, current, downloads, layout, settings, view_params
 from app.charts import boundaries, gif
 from app.charts.keys import class_legend_html
 
@@ -43,15 +43,17 @@ def chart_view() -> None:
     middle.markdown(class_legend_html(result), unsafe_allow_html=True)
     if view == "animation":
         show_test = view_params.url_toggle("Show held-out points (◆)", "heldout", False, container=right)
-        fig = boundaries.animated_boundaries(result, models, show_test=show_test, height=layout.chart_height(600))
-        layout.chart(fig, "boundaries")
+        fig = boundaries.animated_boundaries(
+            result, models, show_test=show_test, height=layout.chart_height(600), dark=layout.dark_mode()
+        )
+        cockpit.player(fig, "boundaries", url_name="frame")
         st.caption(
             "Regions: the class each model predicts there (grey: no class yet). Bold points: the stage being "
-            "trained; faded: earlier stages. Press ▶ Play or drag the slider."
+            "trained; faded: earlier stages. Press ▶ Play or Space; ← → step a frame; PageDown jumps to a stage end."
         )
     else:
-        fig = boundaries.paper_figure(result, models, height_per_row=layout.chart_height(250))
-        layout.chart(fig, "paper_figure")
+        fig = boundaries.paper_figure(result, models, height_per_row=layout.chart_height(250), dark=layout.dark_mode())
+        cockpit.player(fig, "paper_figure")
         st.caption("Each column: the end of a stage. Each row: a model. The paper's Figure 1 setting.")
     shown["fig"] = fig
     if st.session_state.get("_playground_full_run") is False:  # a rerun of this fragment alone
