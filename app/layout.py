@@ -122,19 +122,24 @@ def forgetting_colour(forgetting: float) -> str:
 
 
 def final_accuracy_metrics(summaries: dict[str, dict], precision: int = 0) -> None:
-    """One metric a model: final accuracy over every stage, with its forgetting as the delta."""
-    from app.charts.palette import MODEL_LABELS
+    """One metric a model (three a row beyond four models): final accuracy over every stage, with its
+    forgetting as the delta and the model's one-line description at hand (the ? next to it)."""
+    from app.charts.palette import MODEL_LABELS, model_description
 
-    for col, (name, s) in zip(st.columns(len(summaries)), summaries.items(), strict=True):
-        col.metric(
-            f"{MODEL_LABELS.get(name, name)}: final accuracy",
-            f"{s['average_accuracy']:.{precision}%}",
-            delta=f"forgetting {s['forgetting']:.0%}",
-            delta_color=forgetting_colour(s["forgetting"]),
-            delta_arrow="off",  # a text badge: an arrow read "up" even for no forgetting at all
-            help="Mean accuracy over every stage's held-out data at the end; forgetting: mean drop from each "
-            "stage's best accuracy to its final one.",
-        )
+    items = list(summaries.items())
+    per_row = len(items) if len(items) <= 4 else 3
+    for start in range(0, len(items), per_row):
+        row = items[start : start + per_row]
+        for col, (name, s) in zip(st.columns(per_row), row, strict=False):
+            col.metric(
+                f"{MODEL_LABELS.get(name, name)}: final accuracy",
+                f"{s['average_accuracy']:.{precision}%}",
+                delta=f"forgetting {s['forgetting']:.0%}",
+                delta_color=forgetting_colour(s["forgetting"]),
+                delta_arrow="off",  # a text badge: an arrow read "up" even for no forgetting at all
+                help=f"{model_description(name)}  \nFinal accuracy: mean accuracy over every stage's held-out "
+                "data at the end; forgetting: mean drop from each stage's best accuracy to its final one.",
+            )
 
 
 def preload_chart_library(slot, engine_starting: bool) -> None:

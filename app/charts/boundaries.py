@@ -20,7 +20,14 @@ from app.charts.common import (
     style,
     subplot_layout,
 )
-from app.charts.palette import DARK_TEXT, MODEL_LABELS, region_colourscale, region_ids, region_palette
+from app.charts.palette import (
+    DARK_TEXT,
+    MODEL_LABELS,
+    model_description,
+    region_colourscale,
+    region_ids,
+    region_palette,
+)
 from app.charts.png import data_uri, palette_png
 from dkvb_core import GridSpec, RunResult
 from dkvb_core.analysis import seen_accuracy_per_frame
@@ -207,6 +214,8 @@ def animated_boundaries(
     fig = style(raw_figure(data, layout, frames), total)
     fig.update_layout(margin={"t": 120, "b": 90, "l": 10, "r": 10})
     fig.update_annotations(font_size=19)
+    for annotation, m in zip(fig.layout.annotations, models, strict=False):  # a panel title's hover: the model
+        annotation.hovertext = model_description(m)
     return darken(fig) if dark else fig
 
 

@@ -55,3 +55,44 @@ def test_a_bad_story_link_is_warned_and_the_page_still_draws():
     at = start(story="nope")
     assert any("not a built-in story" in w.value for w in at.warning)
     assert len(players(at)) == 1
+
+
+def _blob(cx: float, cy: float, c: int, s: int, n: int = 8) -> list[list[float]]:
+    return [[cx + 0.1 * (i % 3), cy + 0.1 * (i // 3), c, s] for i in range(n)]
+
+
+def test_a_drawn_stream_runs_like_an_uploaded_csv():
+    at = start(**{"view.figure": "draw"})
+    assert not players(at)  # the drawing plane instead of the animation
+    points = _blob(-2, -2, 0, 0) + _blob(2, 2, 1, 0) + _blob(2, -2, 2, 1) + _blob(-2, 2, 3, 1)
+    at.session_state["drawn_points"] = points
+    at.run()
+    at.button(key="draw_run").click().run()
+    assert not at.exception
+    assert at.session_state["upload_name"] == "your drawing"
+    ((header, fig),) = players(at)
+    assert [e["label"] for e in header["stageEnds"]] == ["end of stage 1", "end of stage 2"]
+    assert at.query_params.get("view.figure") is None  # back on the animation
+
+
+def test_a_drawing_that_cannot_run_says_why_in_plain_text():
+    at = start(**{"view.figure": "draw"})
+    at.session_state["drawn_points"] = _blob(0, 0, 1, 0, n=5)  # one class only
+    at.run()
+    at.button(key="draw_run").click().run()
+    assert not at.exception
+    assert any("cannot run yet" in t.value and "Labels" in t.value for t in at.text)
+    assert "upload_name" not in at.session_state
+
+
+def test_drawn_points_become_the_seed_csv_and_bad_points_are_dropped():
+    from app import drawing
+
+    raw = [[1, 2, 0, 0], [float("nan"), 0, 0, 0], [0, 0, 99, 0], [0, 0, 1, 7], "x", [0.5, -0.5, 1, 1]]
+    clean = drawing.clean_points(raw, num_classes=8, num_stages=4)
+    assert clean == [[1.0, 2.0, 0, 0], [0.5, -0.5, 1, 1]]
+    assert drawing.points_csv(clean).decode().splitlines() == [
+        "Feature_1,Feature_2,Labels,Stage",
+        "1.0000,2.0000,0,0",
+        "0.5000,-0.5000,1,1",
+    ]
