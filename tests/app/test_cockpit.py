@@ -47,8 +47,8 @@ def test_a_story_link_opens_its_step_and_next_walks_on():
     at.button(key="story_next").click().run()
     assert not at.exception
     assert at.query_params["step"] == "3" and at.query_params["story"] == "dkvb-paper"
-    ((header3, _),) = players(at)
-    assert header3["seek"]["pos"] == len(_["frames"]) - 1 and header3["seek"]["token"] > header["seek"]["token"]
+    ((header3, fig3),) = players(at)
+    assert header3["seek"]["pos"] == len(fig3["frames"]) - 1 and header3["seek"]["token"] > header["seek"]["token"]
 
 
 def test_a_bad_story_link_is_warned_and_the_page_still_draws():
@@ -70,7 +70,7 @@ def test_a_drawn_stream_runs_like_an_uploaded_csv():
     at.button(key="draw_run").click().run()
     assert not at.exception
     assert at.session_state["upload_name"] == "your drawing"
-    ((header, fig),) = players(at)
+    ((header, _fig),) = players(at)
     assert [e["label"] for e in header["stageEnds"]] == ["end of stage 1", "end of stage 2"]
     assert at.query_params.get("view.figure") is None  # back on the animation
 
