@@ -138,6 +138,11 @@ class Player {
     this.names = [];
     this.busy = Promise.resolve();
     this.root.addEventListener("pointerdown", () => (REG.active = this));
+    this.onResize = () => {
+      clearTimeout(this.resizeTimer);
+      this.resizeTimer = setTimeout(() => this.fit(), 150);
+    };
+    window.addEventListener("resize", this.onResize);
     REG.players.set(this.id, this);
   }
 
@@ -213,7 +218,10 @@ class Player {
       if (pos < 0) pos = Math.min(Math.max(header.start || 0, 0), Math.max(this.names.length - 1, 0));
       this.pos = pos;
       const config = Object.assign({ displaylogo: false, responsive: true }, header.config || {});
+      this.fitViewport = !!header.fit;
+      this.layoutHeight = fig.layout.height || 500;
       await Plotly.react(this.plot, { data: fig.data, layout: fig.layout, frames: fig.frames || [], config });
+      await this.fit();
       this.bar.hidden = this.names.length < 2;
       this.buildTicks();
       await this.show(pos);
@@ -225,6 +233,17 @@ class Player {
       this.save();
       await this.jump(header.seek.pos, false);
     }
+  }
+
+  fit() {
+    // Presentation mode: the chart and its controls fit the window (a 1280 x 720 projector included).
+    if (!this.fitViewport || !this.Plotly || !this.plot._fullLayout) return null;
+    const top = this.plot.getBoundingClientRect().top + window.scrollY;
+    const controls = (this.bar.hidden ? 0 : this.bar.offsetHeight || 64) + 16;
+    const avail = Math.floor(window.innerHeight - top - controls);
+    const height = Math.max(280, Math.min(this.layoutHeight, avail));
+    if (height === this.plot._fullLayout.height) return null;
+    return this.Plotly.relayout(this.plot, { height });
   }
 
   buildTicks() {

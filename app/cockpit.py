@@ -138,6 +138,7 @@ def player(
         "start": 0 if first is None else first,
         "stageEnds": ends,
         "frameMs": FRAME_MS,
+        "fit": bool(st.session_state.get("present")),
         "config": config or {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]},
         "seek": {"pos": seek_pos, "token": seek[1]} if seek and seek_pos is not None else None,
     }

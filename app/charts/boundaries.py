@@ -209,7 +209,16 @@ def animated_boundaries(
     square_axes(layout, result.grid, len(models))
     layout.update(animation_controls(result, frames_idx))
     layout["images"] = images(0)
-    layout["title"] = {"text": frame_title(result, int(frames_idx[0]), acc), "x": 0.01, "y": 0.97, "font": {"size": 21}}
+    layout["title"] = {  # anchored by its top edge: larger text (presentation mode) grows downwards, not off the chart
+        "text": frame_title(result, int(frames_idx[0]), acc),
+        "x": 0.01,
+        "xref": "paper",
+        "y": 1.0,
+        "yref": "container",
+        "yanchor": "top",
+        "pad": {"t": 6},
+        "font": {"size": 21},
+    }
     total = height if rows == 1 else 130 + int(rows * (height - 130) * 0.8)
     fig = style(raw_figure(data, layout, frames), total)
     fig.update_layout(margin={"t": 120, "b": 90, "l": 10, "r": 10})

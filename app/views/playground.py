@@ -17,7 +17,7 @@ layout.page_header(
 )
 result = current.page_result()
 
-VIEWS = {"animation": "▶ Animation", "paper": "The paper's toy figure", "draw": "✎ Draw your own"}
+VIEWS = {"animation": "▶ Animation", "paper": "Paper figure", "draw": "✎ Draw"}
 models = list(result.models)
 if result.grid is None:
     st.warning("Decision boundaries need 2-D inputs and record.grid_size > 0; see the Forgetting page.")
