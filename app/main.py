@@ -92,6 +92,8 @@ def main() -> None:
     layout.show_url_warnings(warnings_slot)
     if spec.shared_settings:
         settings.sync_url()
+    else:
+        view_params.sync_url()
 
 
 main()

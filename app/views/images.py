@@ -10,7 +10,7 @@ from typing import Any
 
 import streamlit as st
 
-from app import layout, runs
+from app import layout, page_link, runs
 from app.charts import images as charts
 from app.charts.palette import MODEL_LABELS
 from dkvb_core import Config, ConfigError, DataError, RunResult, Stream, build_stream
@@ -36,6 +36,18 @@ CONTROLS = {
 }
 PER_STAGE_OPTIONS = [1, 2, 5, 10]
 DEFAULT_MODELS = ["dkvb", "linear", "mlp", "joint"]
+# The controls kept in the link (view.img.*): a shared link reproduces the page.
+LINKED_DATASET = page_link.Linked("img:dataset", "img.dataset", page_link.choice(list(IMAGE_KINDS)))
+LINKED = [
+    page_link.Linked("img:encoder", "img.encoder", page_link.choice(list(ENCODERS))),
+    page_link.Linked("img:codebooks", "img.codebooks", page_link.whole(1, 64)),
+    page_link.Linked("img:keys", "img.keys", page_link.whole(1, 4096)),
+    page_link.Linked("img:lr", "img.lr", page_link.number(0.0, 100.0)),
+    page_link.Linked("img:per_stage", "img.per_stage", page_link.whole(1, 10)),
+    page_link.Linked("img:steps", "img.steps", page_link.whole(1, 20000)),
+    page_link.Linked("img:models", "img.models", page_link.names(list(MODEL_NAMES))),
+    page_link.Linked("img:seed", "img.seed", page_link.whole(0, 2**31 - 1)),
+]
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -71,9 +83,12 @@ def controls() -> Config | None:
     """The sidebar: data set, encoder, bottleneck and training. Returns the valid config, or None."""
     available = available_image_sets()
     sb = st.sidebar
+    page_link.restore([LINKED_DATASET], "img:_link_dataset")
     if any(k not in st.session_state for k in ("img:dataset", *CONTROLS)):
         st.session_state.setdefault("img:dataset", "digits")
         _load_preset()
+    st.session_state.setdefault("img:seed", 0)
+    page_link.restore(LINKED, "img:_link_rest")  # over the data set's preset
     sb.radio("Data set", list(IMAGE_KINDS), key="img:dataset", format_func=TITLES.get, on_change=_load_preset)
     kind = st.session_state["img:dataset"]
     missing = {k: why for k, why in available.items() if why}
@@ -93,7 +108,12 @@ def controls() -> Config | None:
         )
         st.select_slider("Steps per stage", _with(STEPS_OPTIONS, st.session_state["img:steps"]), key="img:steps")
         st.multiselect("Models", list(MODEL_NAMES), key="img:models", format_func=MODEL_LABELS.get)
-        st.number_input("Seed", 0, 2**31 - 1, value=0, step=1, key="img:seed")
+        st.number_input("Seed", 0, 2**31 - 1, step=1, key="img:seed")
+    preset = _preset_config(kind)
+    page_link.remember(
+        [LINKED_DATASET, *LINKED],
+        {"img:dataset": "digits", "img:seed": 0, **{k: _get(preset, field) for k, field in CONTROLS.items()}},
+    )
     if kind in missing:
         others = ", ".join(TITLES[k] for k in IMAGE_KINDS if k not in missing)
         st.warning(f"{missing[kind]}\n\nAvailable here: {others}.", icon=":material/download:")
