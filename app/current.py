@@ -25,9 +25,10 @@ def current_result() -> RunResult | None:
     bar = st.empty()
     started = time.monotonic()
 
-    def progress(done: int, total: int) -> None:
+    def progress(done: int, total: int, phase: str = "train") -> None:
         if time.monotonic() - started > 0.5 and total:
-            bar.progress(min(done / total, 1.0), text=f"Training: step {done:,} of {total:,}")
+            what = f"step {done:,} of {total:,}" if phase == "train" else f"placing keys ({done / total:.0%})"
+            bar.progress(min(done / total, 1.0), text=f"Training: {what}")
 
     if runs.is_cached(config, stream):  # the usual case on a slider move back and forth: no spinner, no timer
         outcome = runs.try_run(config, stream)

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import streamlit as st
 
 from dkvb_core import Config, DKVBError, RunResult, Stream
+from dkvb_core.progress import Progress
 
 MAX_CACHED_RUNS = 24
 MAX_CACHED_UPLOADS = 8
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import streamlit as st
 from app import runs, view_params
 from app.url_state import DEFAULTS, RANGES, config_from_query, config_to_query, flatten
 from dkvb_core import Config, ConfigError, DataError, Stream
-from dkvb_core.config import MODEL_NAMES
+from dkvb_core.models import REGISTRY
 
 PRESETS_2D: dict[str, dict[str, Any]] = {
     "The paper's toy (64 keys)": {},
@@ -33,7 +33,11 @@ LR_OPTIONS = [0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.3, 1.0, 3.0, 10.0]
 STEPS_OPTIONS = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000]
 BATCH_OPTIONS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1024]
 EVERY_OPTIONS = [10, 20, 25, 50, 100, 200, 500, 1000]
-MODEL_LABELS = {"dkvb": "DKVB", "linear": "Linear probe", "mlp": "MLP", "joint": "Joint (i.i.d. reference)"}
+
+
+def models_help() -> str:
+    """Each model's one-line description and what it stores, for the models picker's help."""
+    return "\n\n".join(f"{spec.label}: {spec.description}." for spec in REGISTRY.values())
 
 
 def key(field: str) -> str:
@@ -114,10 +118,10 @@ def render_sidebar() -> Config:
     )
     sb.multiselect(
         "Models",
-        list(MODEL_NAMES),
+        list(REGISTRY),
         key=key("train.models"),
-        format_func=MODEL_LABELS.get,
-        help="Which models train on the same stream; Joint sees all stages shuffled (an upper bound).",
+        format_func=lambda name: REGISTRY[name].label,
+        help=models_help(),
     )
     with sb.expander("Bottleneck (DKVB)", expanded=True):
         st.slider("Codebooks", 1, 64, key=key("dkvb.num_codebooks"), help=RANGES["dkvb.num_codebooks"])

@@ -22,8 +22,8 @@ import torch
 from dkvb_core import Config, build_stream, run, run_seeds
 from dkvb_core.bottleneck import KeyValueBottleneck
 from dkvb_core.encoders import IdentitySplit
-from dkvb_core.engine import stage_schedule
 from dkvb_core.result import GridSpec
+from dkvb_core.schedule import stage_schedule
 from dkvb_core.torch_models import MLP, DKVBClassifier, LinearProbe
 
 TARGETS = {"dkvb": 0.1, "all3_frames": 1.0, "all3_frames_5_seeds": 2.0}

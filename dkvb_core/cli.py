@@ -21,7 +21,13 @@ SUBCOMMANDS: dict[str, Any] = {}
 
 
 def _fields_epilog() -> str:
-    lines = ["settable fields (--set section.field=value; value parsed as JSON, else a string):"]
+    from dkvb_core.config import Config
+    from dkvb_core.models import REGISTRY
+
+    lines = ['models (--set train.models=\'["dkvb","mlp"]\'; each has the config section of its name):']
+    for spec in REGISTRY.values():
+        lines.append(f"  {spec.name:<8} {spec.label}: {spec.description}; keeps {spec.stores(Config())}")
+    lines += ["", "settable fields (--set section.field=value; value parsed as JSON, else a string):"]
     for name, default, allowed, desc in describe_fields():
         lines.append(f"  {name:<32} default {default:<22} {allowed}")
         if desc:
@@ -92,21 +98,26 @@ class _Bar:
 
     def __init__(self, enabled: bool):
         self.bar = None
+        self.phase = ""
         self.enabled = enabled and sys.stderr.isatty()
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: int, total: int, phase: str = "train") -> None:
         if not self.enabled:
             return
-        if self.bar is None:
+        if self.bar is None or self.phase != phase:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, delay=1.0, unit="step", file=sys.stderr, leave=False)
+            self.close()
+            unit = "step" if phase == "train" else phase
+            self.bar = tqdm(total=total, delay=1.0, unit=unit, desc=phase, file=sys.stderr, leave=False)
+            self.phase = phase
         self.bar.n = done
         self.bar.refresh()
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -18,9 +18,9 @@ import annotated_types as at
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from dkvb_core.errors import ConfigError
+from dkvb_core.models import model_names
 
-MODEL_NAMES: tuple[str, ...] = ("dkvb", "linear", "mlp", "joint")
-ModelName = Literal["dkvb", "linear", "mlp", "joint"]
+ModelName = Literal[model_names()]  # type: ignore[valid-type]  # the registry's names, nothing else
 StreamKind = Literal["toy", "csv", "digits", "mnist", "fashion"]
 
 MAX_TOTAL_STEPS = 100_000
@@ -156,7 +156,7 @@ class TrainConfig(_Frozen):
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
         if not self.models:
-            raise ValueError(f"train.models: choose at least one of {', '.join(MODEL_NAMES)}")
+            raise ValueError(f"train.models: choose at least one of {', '.join(model_names())}")
         if len(set(self.models)) != len(self.models):
             raise ValueError("train.models: each model may be named once")
         return self

@@ -2,7 +2,7 @@
 
 Confusion matrices per stage end, which images land on a key and what its value votes for, and
 a seeded gallery of test images with every model's prediction at every stage end. Predictions
-use 255 for "no class" (all logits tied), as in :mod:`dkvb_core.learners`.
+use 255 for "no class" (all logits tied), as in :mod:`dkvb_core.result`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dkvb_core.learners import NO_CLASS
-from dkvb_core.result import RunResult
+from dkvb_core.result import NO_CLASS, RunResult
 from dkvb_core.streams.base import Stream
 
 

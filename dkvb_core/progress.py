@@ -13,7 +13,7 @@ from typing import Protocol
 from dkvb_core.errors import DKVBError
 
 
-class RunCancelled(DKVBError):
+class RunCancelled(DKVBError):  # noqa: N818 (a stop signal, not a fault)
     """Raised from a progress callback to stop a run; carries no result."""
 
 

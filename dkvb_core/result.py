@@ -22,6 +22,7 @@ from dkvb_core import metrics
 from dkvb_core.config import Config
 
 FORMAT_VERSION = 1
+NO_CLASS = 255  # a predicted class where every logit ties (an untouched value, a zero probe): never correct
 
 
 @dataclass(eq=False)

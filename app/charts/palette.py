@@ -7,6 +7,8 @@ import functools
 
 import numpy as np
 
+from dkvb_core.models import REGISTRY
+
 # Strong, distinct colours (Tableau-like, grey left out: grey means "no class").
 CLASS_COLOURS: tuple[str, ...] = (
     "#1f77b4",
@@ -28,15 +30,11 @@ CLASS_COLOURS: tuple[str, ...] = (
 )
 NO_CLASS = "#f2f2f2"
 NO_CLASS_ID = 255
-MODEL_LABELS = {"dkvb": "DKVB", "linear": "Linear probe", "mlp": "MLP", "joint": "Joint (i.i.d.)"}
-MODEL_COLOURS = {"dkvb": "#1f6feb", "linear": "#d62728", "mlp": "#ff7f0e", "joint": "#6b7280"}
-# One line a model, shown next to the Playground's panels (the models wing's registry supersedes these).
-MODEL_DESCRIPTIONS = {
-    "dkvb": "Frozen keys from k-means; a sample trains only the values of the keys it fetches.",
-    "linear": "One linear layer on the inputs, fine-tuned on each stage in turn.",
-    "mlp": "A small two-layer network, fine-tuned on each stage in turn.",
-    "joint": "An MLP trained on all stages shuffled together: the upper bound, not a stream learner.",
-}
+# Model colours in registry order: the first four keep the colours talks have shown; later models
+# take the next distinct ones (none a class colour's near twin on the toy's first classes).
+_MODEL_COLOUR_CYCLE = ("#1f6feb", "#d62728", "#ff7f0e", "#6b7280", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")
+MODEL_LABELS = {name: spec.label for name, spec in REGISTRY.items()}
+MODEL_COLOURS = {name: _MODEL_COLOUR_CYCLE[i % len(_MODEL_COLOUR_CYCLE)] for i, name in enumerate(REGISTRY)}
 FONT = {"size": 16}
 # Dark rooms: the page and panel colour, the "no class" region, and the text.
 DARK_BG = "#0e1117"
@@ -45,13 +43,9 @@ DARK_TEXT = "#e5e7eb"
 
 
 def model_description(name: str) -> str:
-    """The one-line description the app shows next to a model (the registry's, where there is one)."""
-    try:
-        from dkvb_core.models import REGISTRY  # the models wing; absent before it lands
-
-        return REGISTRY[name].description
-    except (ImportError, KeyError, AttributeError):
-        return MODEL_DESCRIPTIONS.get(name, "")
+    """The one-line description the app shows next to a model (the registry's)."""
+    spec = REGISTRY.get(name)
+    return spec.description if spec is not None else ""
 
 
 def class_colour(c: int) -> str:

@@ -15,8 +15,8 @@ from app.charts import images as charts
 from app.charts.palette import MODEL_LABELS
 from dkvb_core import Config, ConfigError, DataError, RunResult, Stream, build_stream
 from dkvb_core import image_analysis as analysis
-from dkvb_core.config import MODEL_NAMES
 from dkvb_core.image_encoder import encoder_record
+from dkvb_core.models import REGISTRY
 from dkvb_core.presets import preset_dict
 from dkvb_core.streams.images import IMAGE_KINDS, TITLES, available_image_sets
 
@@ -35,7 +35,7 @@ CONTROLS = {
     "img:per_stage": "stream.classes_per_stage",
 }
 PER_STAGE_OPTIONS = [1, 2, 5, 10]
-DEFAULT_MODELS = ["dkvb", "linear", "mlp", "joint"]
+DEFAULT_MODELS = [*Config().train.models, "joint"]  # the default comparison and the i.i.d. bound
 # The controls kept in the link (view.img.*): a shared link reproduces the page.
 LINKED_DATASET = page_link.Linked("img:dataset", "img.dataset", page_link.choice(list(IMAGE_KINDS)))
 LINKED = [
@@ -45,7 +45,7 @@ LINKED = [
     page_link.Linked("img:lr", "img.lr", page_link.number(0.0, 100.0)),
     page_link.Linked("img:per_stage", "img.per_stage", page_link.whole(1, 10)),
     page_link.Linked("img:steps", "img.steps", page_link.whole(1, 20000)),
-    page_link.Linked("img:models", "img.models", page_link.names(list(MODEL_NAMES))),
+    page_link.Linked("img:models", "img.models", page_link.names(list(REGISTRY))),
     page_link.Linked("img:seed", "img.seed", page_link.whole(0, 2**31 - 1)),
 ]
 
@@ -107,7 +107,7 @@ def controls() -> Config | None:
             help="2: five stages of two classes (0, 1 | 2, 3 | ...); 10: one stage, no shift at all",
         )
         st.select_slider("Steps per stage", _with(STEPS_OPTIONS, st.session_state["img:steps"]), key="img:steps")
-        st.multiselect("Models", list(MODEL_NAMES), key="img:models", format_func=MODEL_LABELS.get)
+        st.multiselect("Models", list(REGISTRY), key="img:models", format_func=MODEL_LABELS.get)
         st.number_input("Seed", 0, 2**31 - 1, step=1, key="img:seed")
     preset = _preset_config(kind)
     page_link.remember(
@@ -148,8 +148,9 @@ def encoder_caption(config: Config) -> str:
 def run_with_progress(config: Config) -> RunResult | None:
     bar = st.progress(0.0, text="Training…")
 
-    def progress(done: int, total: int) -> None:
-        bar.progress(done / max(total, 1), text=f"Training… step {done:,} of {total:,}")
+    def progress(done: int, total: int, phase: str = "train") -> None:
+        what = f"step {done:,} of {total:,}" if phase == "train" else f"placing keys ({done / max(total, 1):.0%})"
+        bar.progress(min(done / max(total, 1), 1.0), text=f"Training… {what}")
 
     outcome = runs.try_run(config, progress=progress)
     bar.empty()

@@ -17,10 +17,12 @@ import streamlit as st
 
 from app import layout, page_link
 from app.charts import sweeps as charts
+from app.charts.palette import MODEL_LABELS
 from app.url_state import config_to_query
 from app.views import PAGES
 from dkvb_core import Config, ConfigError, DataError, DKVBError
 from dkvb_core.config import describe_fields
+from dkvb_core.models import REGISTRY
 from dkvb_core.sweep import load_sweep, parse_spec
 from dkvb_core.sweep.job import SweepJob, out_dir_for, sweeps_root, user_sweep_dir
 from dkvb_core.sweep.spec import parse_value_list
@@ -34,7 +36,6 @@ PRESET_CHOICES = {
     "digits": "Digits (8x8 pixels, 5 stages)",
 }
 STEPS_CHOICES = [50, 100, 200, 500, 1000]
-MODEL_CHOICES = ["dkvb", "linear", "mlp", "joint"]
 # Values offered when a field is picked as an axis (any field works; these are good first tries).
 SUGGESTED_VALUES = {
     "dkvb.num_codebooks": "1, 2, 4, 8",
@@ -64,7 +65,7 @@ SPEC_LINKS = [
     page_link.Linked("sweep:preset", "sweep.preset", page_link.choice(list(PRESET_CHOICES))),
     page_link.Linked("sweep:steps", "sweep.steps", page_link.choice(STEPS_CHOICES)),
     page_link.Linked("sweep:seeds", "sweep.seeds", page_link.whole(1, 10)),
-    page_link.Linked("sweep:models", "sweep.models", page_link.names(MODEL_CHOICES)),
+    page_link.Linked("sweep:models", "sweep.models", page_link.names(list(REGISTRY))),
     *(page_link.Linked(f"sweep:axis{i}", f"sweep.axis{i + 1}", page_link.choice([NO_AXIS, *FIELDS])) for i in range(3)),
     *(page_link.Linked(f"sweep:values{i}", f"sweep.values{i + 1}", page_link.text(200)) for i in range(3)),
 ]
@@ -89,7 +90,7 @@ def spec_form() -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
     preset = c1.selectbox("Start from", list(PRESET_CHOICES), format_func=PRESET_CHOICES.get, key="sweep:preset")
     steps = c2.selectbox("Steps a stage", STEPS_CHOICES, key="sweep:steps")
     seeds = c3.number_input("Seeds", min_value=1, max_value=10, step=1, key="sweep:seeds")
-    models = c4.multiselect("Models", MODEL_CHOICES, key="sweep:models")
+    models = c4.multiselect("Models", list(REGISTRY), format_func=MODEL_LABELS.get, key="sweep:models")
     axes: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
     for i in range(len(DEFAULT_AXES)):

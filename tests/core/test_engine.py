@@ -144,13 +144,30 @@ def test_csv_stream_runs_without_grid_when_disabled():
     assert r.summary("dkvb")["average_accuracy"] > 0.9
 
 
-def test_progress_is_reported():
+def test_progress_is_reported_for_keys_and_training():
     seen = []
     run(
-        Config.from_dict({**FAST, "train": {"models": ["linear"], "steps_per_stage": 500}}),
-        progress=lambda d, t: seen.append((d, t)),
+        Config.from_dict({**FAST, "train": {"models": ["dkvb", "linear"], "steps_per_stage": 500}}),
+        progress=lambda d, t, phase: seen.append((d, t, phase)),
     )
-    assert seen[-1] == (2000, 2000) and len(seen) >= 4
+    assert seen[0][2] == "keys" and ("keys" in {p for *_, p in seen})
+    train = [(d, t) for d, t, p in seen if p == "train"]
+    assert train[-1] == (2000, 2000) and len(train) >= 40  # often enough to cancel a run quickly
+
+
+def test_a_progress_callback_can_cancel_a_run():
+    from dkvb_core.progress import RunCancelled
+
+    calls = []
+
+    def stop_after_three(done: int, total: int, phase: str) -> None:
+        calls.append(phase)
+        if phase == "train" and len(calls) > 3:
+            raise RunCancelled("newer settings")
+
+    with pytest.raises(RunCancelled):
+        run(Config.from_dict({**FAST, "train": {"models": ["mlp"], "steps_per_stage": 500}}), progress=stop_after_three)
+    assert len(calls) == 4
 
 
 @pytest.mark.parametrize("suffix", [".json", ".npz"])

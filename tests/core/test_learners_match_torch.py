@@ -6,7 +6,8 @@ import torch
 
 from dkvb_core.bottleneck import KeyValueBottleneck
 from dkvb_core.encoders import RandomProjectionSplit
-from dkvb_core.learners import DKVBLearner, LinearLearner, MLPLearner
+from dkvb_core.models.baselines import LinearLearner, MLPLearner
+from dkvb_core.models.dkvb import DKVBLearner
 from dkvb_core.torch_models import MLP, DKVBClassifier, LinearProbe
 
 N, D, CLASSES, B, STEPS = 60, 5, 4, 6, 25

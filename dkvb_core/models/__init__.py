@@ -1,0 +1,65 @@
+"""The models wing: every model the engine, the app, the CLI and the sweeps know, in one registry.
+
+Adding a model is one file in this package (its learner and a ``build`` function) and one line
+here. Nothing else in the project holds a list of model names. Importing this module is cheap
+(no torch): a spec's ``build`` is imported on first use.
+"""
+
+from __future__ import annotations
+
+from dkvb_core.models.spec import ModelSpec
+
+_SPECS = (
+    ModelSpec(
+        "dkvb",
+        "DKVB",
+        "Discrete key-value bottleneck: frozen keys, only the fetched values learn",
+        "dkvb",
+        "dkvb_core.models.dkvb:build_dkvb",
+        init_tag=0x21,
+        step_cost=0.5,
+    ),
+    ModelSpec(
+        "linear",
+        "Linear probe",
+        "A linear layer on the embedding, fine-tuned stage after stage",
+        "linear",
+        "dkvb_core.models.baselines:build_linear",
+        init_tag=0x22,
+        step_cost=0.6,
+    ),
+    ModelSpec(
+        "mlp",
+        "MLP",
+        "One hidden ReLU layer on the embedding, fine-tuned stage after stage",
+        "mlp",
+        "dkvb_core.models.baselines:build_mlp",
+        init_tag=0x23,
+    ),
+    ModelSpec(
+        "joint",
+        "Joint (i.i.d.)",
+        "Trained on all stages shuffled together: an upper bound, not a continual learner",
+        "joint",
+        "dkvb_core.models.baselines:build_joint",
+        init_tag=0x10,
+        stores=lambda config: "every stage's samples (it is the i.i.d. bound)",
+    ),
+)
+
+REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
+
+
+def model_names() -> tuple[str, ...]:
+    """Every registered model name, in registry order (the order pickers and tables use)."""
+    return tuple(REGISTRY)
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The spec of a registered model; an unknown name is a KeyError listing the known ones."""
+    if name not in REGISTRY:
+        raise KeyError(f"unknown model {name!r}; known: {', '.join(REGISTRY)}")
+    return REGISTRY[name]
+
+
+__all__ = ["REGISTRY", "ModelSpec", "get_spec", "model_names"]
