@@ -151,7 +151,11 @@ class Player {
     this.root.addEventListener("pointerdown", () => (REG.active = this));
     this.onResize = () => {
       clearTimeout(this.resizeTimer);
-      this.resizeTimer = setTimeout(() => this.fit(), 150);
+      this.resizeTimer = setTimeout(() => {
+        if (this.Plotly && this.plot._fullLayout && this.root.isConnected) {
+          Promise.resolve(this.Plotly.Plots.resize(this.plot)).then(() => this.fit());
+        }
+      }, 150);
     };
     window.addEventListener("resize", this.onResize);
     REG.players.set(this.id, this);

@@ -209,14 +209,14 @@ def animated_boundaries(
     square_axes(layout, result.grid, len(models))
     layout.update(animation_controls(result, frames_idx))
     layout["images"] = images(0)
-    layout["title"] = {  # anchored by its top edge: larger text (presentation mode) grows downwards, not off the chart
+    layout["title"] = {  # its bottom edge a fixed gap above the panels: larger text grows upwards into the margin
         "text": frame_title(result, int(frames_idx[0]), acc),
         "x": 0.01,
         "xref": "paper",
         "y": 1.0,
-        "yref": "container",
-        "yanchor": "top",
-        "pad": {"t": 6},
+        "yref": "paper",
+        "yanchor": "bottom",
+        "pad": {"b": 80},  # plotly anchors a two-line title by its first line
         "font": {"size": 21},
     }
     total = height if rows == 1 else 130 + int(rows * (height - 130) * 0.8)
