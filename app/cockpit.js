@@ -153,7 +153,8 @@ class Player {
       clearTimeout(this.resizeTimer);
       this.resizeTimer = setTimeout(() => {
         if (this.Plotly && this.plot._fullLayout && this.root.isConnected) {
-          Promise.resolve(this.Plotly.Plots.resize(this.plot)).then(() => this.fit());
+          const fitted = this.fit();
+          if (!fitted) this.Plotly.Plots.resize(this.plot);
         }
       }, 150);
     };
@@ -258,8 +259,10 @@ class Player {
     const controls = (this.bar.hidden ? 0 : this.bar.offsetHeight || 64) + 16;
     const avail = Math.floor(window.innerHeight - top - controls);
     const height = Math.max(280, Math.min(this.layoutHeight, avail));
-    if (height === this.plot._fullLayout.height) return null;
-    return this.Plotly.relayout(this.plot, { height });
+    const width = this.root.clientWidth; // a relayout of the height fixes the width: follow the page's
+    const full = this.plot._fullLayout;
+    if (height === full.height && width === full.width) return null;
+    return this.Plotly.relayout(this.plot, { height, width });
   }
 
   buildTicks() {

@@ -72,6 +72,8 @@ def figure_json(fig, font_scale: float = 1.0) -> tuple[str, list[str], list[dict
     ends = stage_ends(layout)
     layout.pop("updatemenus", None)
     layout.pop("sliders", None)
+    layout.pop("width", None)
+    layout["autosize"] = True  # the width follows the page (and a window resize)
     layout.setdefault("margin", {})
     layout["margin"] = {**layout["margin"], "b": 10}
     names = [str(f.get("name")) for f in spec.get("frames") or []]
