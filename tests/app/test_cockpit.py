@@ -5,6 +5,7 @@ import json
 
 from app import cockpit
 from app.charts import boundaries
+from tests.app.plain_text import shown
 from tests.app.test_pages import players, start
 
 
@@ -43,7 +44,7 @@ def test_a_story_link_opens_its_step_and_next_walks_on():
     ends = {e["label"]: e["pos"] for e in header["stageEnds"]}
     assert header["seek"]["pos"] == ends["end of stage 2"]
     text = " ".join(str(h.proto.body) for h in at.get("html"))
-    assert "step 2 of 7" in text and "the baselines forget" in text
+    assert "step 2 of 8" in text and "the baselines forget" in text
     at.button(key="story_next").click().run()
     assert not at.exception
     assert at.query_params["step"] == "3" and at.query_params["story"] == "dkvb-paper"
@@ -53,7 +54,7 @@ def test_a_story_link_opens_its_step_and_next_walks_on():
 
 def test_a_bad_story_link_is_warned_and_the_page_still_draws():
     at = start(story="nope")
-    assert any("not a built-in story" in w.value for w in at.warning)
+    assert any("'nope' is not a built-in story" in shown(w.value) for w in at.warning)
     assert len(players(at)) == 1
 
 
