@@ -25,6 +25,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import threading
+import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,12 @@ HERE = Path(__file__).resolve().parent
 FRAME_MS = 140
 _SEEKS = "_cockpit_seeks"
 _FRAMES = "_cockpit_frames"
+# Figure JSON by the object it was drawn from (a cached run) and the drawing options: a rerun that
+# changes nothing in the chart (a frame report, a toggle back) sends the same bytes without building.
+_JSON_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple, tuple[str, list[str], list[dict[str, Any]], str]]]
+_JSON_CACHE = weakref.WeakKeyDictionary()
+_JSON_LOCK = threading.Lock()
+MAX_FIGURES_A_RUN = 8
 
 
 @functools.cache
@@ -108,21 +117,46 @@ def _resolve(frame: str | int, names: list[str], ends: list[dict[str, Any]]) -> 
     return names.index(str(frame)) if str(frame) in names else None
 
 
+def _cached_json(fig, scale: float, cache: tuple[Any, tuple] | None) -> tuple[str, list[str], list[dict], str]:
+    """``figure_json`` of ``fig`` (a figure or a function building it) and its digest, from the cache when
+    ``cache = (owner, options)`` was seen (``owner``: the object drawn, e.g. the cached RunResult)."""
+    if cache is None:
+        body, names, ends = figure_json(fig() if callable(fig) else fig, scale)
+        return body, names, ends, hashlib.md5(body.encode("utf-8"), usedforsecurity=False).hexdigest()
+    owner, options = cache
+    options = (*options, scale)
+    with _JSON_LOCK:
+        hit = _JSON_CACHE.get(owner, {}).get(options)
+    if hit is not None:
+        return hit
+    body, names, ends = figure_json(fig() if callable(fig) else fig, scale)
+    entry = (body, names, ends, hashlib.md5(body.encode("utf-8"), usedforsecurity=False).hexdigest())
+    with _JSON_LOCK:
+        per_owner = _JSON_CACHE.setdefault(owner, {})
+        if len(per_owner) >= MAX_FIGURES_A_RUN:
+            per_owner.pop(next(iter(per_owner)))
+        per_owner[options] = entry
+    return entry
+
+
 def player(
-    fig,
+    fig: Any | Callable[[], Any],
     key: str,
     *,
     start: str | int = "start",
     url_name: str | None = None,
     config=None,
     font_scale: float | None = None,
+    cache: tuple[Any, tuple] | None = None,
 ) -> str | None:
     """Draw an animated figure in the cockpit player; the frame name the presenter left it on
     (reported on pause and step), or None before any report. ``font_scale`` defaults to the page's
-    (larger in presentation mode)."""
+    (larger in presentation mode). ``fig`` may be a function that builds the figure, and ``cache``
+    ``(run, options)``: the figure is then built once per run and options (weakly keyed on the run)."""
     from app import layout
 
-    body, names, ends = figure_json(fig, layout.font_scale() if font_scale is None else font_scale)
+    scale = layout.font_scale() if font_scale is None else font_scale
+    body, names, ends, digest = _cached_json(fig, scale, cache)
     frames = st.session_state.setdefault(_FRAMES, {})
     if url_name and key not in frames:  # the link's frame, read once per session
         frames[key] = st.query_params.get(view_params.PREFIX + url_name)
@@ -136,7 +170,7 @@ def player(
         "kind": "player",
         "id": key,
         "plotlyUrl": vendor.plotly_js_url(),
-        "figId": hashlib.md5(body.encode("utf-8"), usedforsecurity=False).hexdigest(),
+        "figId": digest,
         "start": 0 if first is None else first,
         "stageEnds": ends,
         "frameMs": FRAME_MS,

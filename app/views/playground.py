@@ -86,10 +86,15 @@ def chart_view() -> None:
     middle.markdown(class_legend_html(result), unsafe_allow_html=True)
     if view == "animation":
         show_test = view_params.url_toggle("Show held-out points (◆)", "heldout", False, container=right)
-        fig = boundaries.animated_boundaries(
-            result, models, show_test=show_test, height=layout.chart_height(600), dark=layout.dark_mode()
-        )
-        cockpit.player(fig, "boundaries", url_name="frame")
+        height, dark = layout.chart_height(600), layout.dark_mode()
+
+        def build():
+            shown["fig"] = boundaries.animated_boundaries(result, models, show_test=show_test, height=height, dark=dark)
+            return shown["fig"]
+
+        cache = (result, ("boundaries", tuple(models), show_test, height, dark))
+        cockpit.player(build, "boundaries", url_name="frame", cache=cache)
+        fig = shown.get("fig")
         st.caption(
             "Regions: the class each model predicts there (grey: no class yet). Bold points: the stage being "
             "trained; faded: earlier stages. Press ▶ Play or Space; ← → step a frame; PageDown jumps to a stage end."
@@ -101,7 +106,8 @@ def chart_view() -> None:
     else:
         draw_view()
         fig = None
-    shown["fig"] = fig if fig is not None else shown.get("fig")
+    if fig is not None:
+        shown["fig"] = fig
     if st.session_state.pop("_drawn_started", False):
         st.rerun(scope="app")  # the sidebar and the run follow the new data
     if st.session_state.get("_playground_full_run") is False:  # a rerun of this fragment alone
@@ -128,7 +134,8 @@ with st.expander("Share and download", icon=":material/share:"):
     )
     c3.download_button(
         "Animation (HTML)",
-        lambda: downloads.animation_html(shown.get("fig") or boundaries.animated_boundaries(result, models)),
+        lambda: downloads.animation_html(shown.get("fig") or boundaries.animated_boundaries(result, models)),  # built
+        # on demand when the chart came from the figure cache
         "dkvb_animation.html",
         "text/html",
         on_click="ignore",

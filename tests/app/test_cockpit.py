@@ -97,3 +97,17 @@ def test_drawn_points_become_the_seed_csv_and_bad_points_are_dropped():
         "1.0000,2.0000,0,0",
         "0.5000,-0.5000,1,1",
     ]
+
+
+def test_a_figure_is_built_once_per_run_and_options(small_result):
+    built = []
+
+    def build():
+        built.append(1)
+        return boundaries.animated_boundaries(small_result, ["dkvb"])
+
+    first = cockpit._cached_json(build, 1.0, (small_result, ("t", ("dkvb",))))
+    again = cockpit._cached_json(build, 1.0, (small_result, ("t", ("dkvb",))))
+    assert len(built) == 1 and first == again
+    cockpit._cached_json(build, 1.3, (small_result, ("t", ("dkvb",))))  # another text size: another figure
+    assert len(built) == 2
