@@ -241,7 +241,15 @@ class Player {
       await this.fit();
       this.bar.hidden = this.names.length < 2;
       this.buildTicks();
-      await this.show(pos);
+      if (pos === header.base && fig.frames && fig.frames[pos]) {
+        // the figure as drawn already shows this frame: no second full draw on arrival
+        const frame = fig.frames[pos];
+        this.traceState = JSON.stringify([frame.data || [], frame.traces || []]);
+        this.mark(pos);
+        this.root.dataset.drawn = this.names[pos];
+      } else {
+        await this.show(pos);
+      }
       if (wasPlaying) this.play();
     }
     if (header.seek && header.seek.token !== this.seekToken) {
@@ -282,15 +290,19 @@ class Player {
     }
   }
 
-  show(pos) {
-    if (!this.names.length) return this.busy;
-    // Frames are drawn one at a time, in order: a key held down never queues a backlog.
-    pos = Math.min(Math.max(pos, 0), this.names.length - 1);
+  mark(pos) {
     this.pos = pos;
     this.slider.value = String(pos);
     this.counter.textContent = pos + 1 + " / " + this.names.length;
     this.root.dataset.frame = this.names[pos];
     this.save();
+  }
+
+  show(pos) {
+    if (!this.names.length) return this.busy;
+    // Frames are drawn one at a time, in order: a key held down never queues a backlog.
+    pos = Math.min(Math.max(pos, 0), this.names.length - 1);
+    this.mark(pos);
     const name = this.names[pos];
     this.busy = this.busy.then(() => (this.names[this.pos] !== name ? null : this.draw(name)));
     return this.busy;

@@ -148,11 +148,14 @@ def player(
     config=None,
     font_scale: float | None = None,
     cache: tuple[Any, tuple] | None = None,
+    base: str | int = "start",
 ) -> str | None:
     """Draw an animated figure in the cockpit player; the frame name the presenter left it on
     (reported on pause and step), or None before any report. ``font_scale`` defaults to the page's
     (larger in presentation mode). ``fig`` may be a function that builds the figure, and ``cache``
-    ``(run, options)``: the figure is then built once per run and options (weakly keyed on the run)."""
+    ``(run, options)``: the figure is then built once per run and options (weakly keyed on the run).
+    ``base``: the frame the figure's own data and layout show (``"start"``, ``"end"``...): opening there
+    needs no second draw."""
     from app import layout
 
     scale = layout.font_scale() if font_scale is None else font_scale
@@ -172,6 +175,7 @@ def player(
         "plotlyUrl": vendor.plotly_js_url(),
         "figId": digest,
         "start": 0 if first is None else first,
+        "base": _resolve(base, names, ends),
         "stageEnds": ends,
         "frameMs": FRAME_MS,
         "fit": bool(st.session_state.get("present")),

@@ -47,6 +47,7 @@ if has_map:
             charts.animated_key_map(result, codebook, height=layout.chart_height(580)),
             "key_map",
             start="end",
+            base="end",  # the key map's figure shows the end of the stream
             url_name="frame",
         )
         st.caption(
