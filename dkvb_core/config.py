@@ -145,6 +145,59 @@ class JointConfig(_Frozen):
     lr: LearningRate = Field(0.01, description="learning rate of the joint reference")
 
 
+class OnlineConfig(_Frozen):
+    """The online stream with returning tasks (OSAKA): a Markov chain over tasks of the stream's modes.
+
+    Modes group the classes: mode 0 is the pre-training mode, the others are out-of-distribution.
+    At each step the task switches with probability 1 - p; a switch draws a mode from ``mode_probs``
+    (the same mode may come again) and a task of ``n_way`` of its classes. Off unless ``enabled``.
+    """
+
+    enabled: bool = Field(False, description="train on the online stream instead of the stages")
+    p: float = Field(0.98, gt=0.0, lt=1.0, description="probability of staying on the task at each step")
+    mode_probs: tuple[Annotated[float, Field(ge=0.0, le=1.0)], ...] = Field(
+        (0.5, 0.25, 0.25), description="probability of each mode at a switch (mode 0: pre-training); sum 1"
+    )
+    n_way: int = Field(2, ge=2, le=16, description="classes of a task")
+    classes_per_mode: int = Field(4, ge=2, le=16, description="toy: classes of each mode")
+    modes: tuple[tuple[Annotated[int, Field(ge=0, le=31)], ...], ...] | None = Field(
+        None, description="explicit classes of each mode; None: the stream's own layout"
+    )
+    steps: int = Field(2000, ge=1, le=50_000, description="steps of the online stream after pre-training")
+    pretrain_steps: int = Field(200, ge=0, le=20_000, description="i.i.d. steps on the pre-training mode first")
+    labels: Literal["global", "task_local"] = Field(
+        "global", description="global: a class keeps its label; task_local (OSAKA): 0..n_way-1 a task"
+    )
+    recovery_k: int = Field(5, ge=1, le=100, description="batches after a task returns that recovery scores")
+    window: int = Field(100, ge=1, le=10_000, description="steps of the windowed online accuracy")
+
+    @model_validator(mode="after")
+    def _check(self) -> OnlineConfig:
+        if not 1 <= len(self.mode_probs) <= 8:
+            raise ValueError(f"online.mode_probs: give 1 to 8 probabilities; got {len(self.mode_probs)}")
+        if abs(sum(self.mode_probs) - 1.0) > 1e-3:
+            raise ValueError(f"online.mode_probs: must sum to 1; got {sum(self.mode_probs):.4g}")
+        if self.modes is not None:
+            self._check_modes(self.modes)
+        return self
+
+    def _check_modes(self, modes: tuple[tuple[int, ...], ...]) -> None:
+        flat = [c for m in modes for c in m]
+        if len(set(flat)) != len(flat):
+            raise ValueError("online.modes: a class may belong to one mode only")
+        if len(modes) != len(self.mode_probs):
+            raise ValueError(
+                f"online.modes: {len(modes)} modes but {len(self.mode_probs)} mode_probs; give one probability a mode"
+            )
+        small = min(len(m) for m in modes)
+        if small < self.n_way:
+            raise ValueError(f"online.n_way: must be at most the smallest mode's size ({small}); got {self.n_way}")
+
+    @property
+    def total_steps(self) -> int:
+        return self.pretrain_steps + self.steps
+
+
 class TrainConfig(_Frozen):
     """What is trained and how: the same batches feed every model."""
 
@@ -181,11 +234,15 @@ class Config(_Frozen):
     joint: JointConfig = JointConfig()
     train: TrainConfig = TrainConfig()
     record: RecordConfig = RecordConfig()
+    online: OnlineConfig = OnlineConfig()
 
     @model_validator(mode="after")
     def _check(self) -> Config:
         n_stages = len(self.stream.resolved_stage_classes())
         total = n_stages * self.train.steps_per_stage
+        if self.online.enabled:
+            self._check_online()
+            n_stages, total = 1, self.online.total_steps
         if total > MAX_TOTAL_STEPS:
             raise ValueError(
                 f"train.steps_per_stage: {n_stages} stages x {self.train.steps_per_stage} steps "
@@ -217,6 +274,31 @@ class Config(_Frozen):
                 f"({self.stream.num_classes}); got {self.dkvb.dim_values}"
             )
         return self
+
+    def _check_online(self) -> None:
+        o = self.online
+        if o.total_steps > MAX_TOTAL_STEPS:
+            raise ValueError(
+                f"online.steps: {o.pretrain_steps} pre-training + {o.steps} online steps = {o.total_steps}, "
+                f"more than the limit of {MAX_TOTAL_STEPS}"
+            )
+        if self.stream.kind == "toy" and o.modes is None:
+            if o.n_way > o.classes_per_mode:
+                raise ValueError(
+                    f"online.n_way: must be at most online.classes_per_mode ({o.classes_per_mode}); got {o.n_way}"
+                )
+            if o.classes_per_mode * len(o.mode_probs) > 32:
+                raise ValueError(
+                    f"online.classes_per_mode: {len(o.mode_probs)} modes x {o.classes_per_mode} classes is more "
+                    "than the limit of 32 classes"
+                )
+
+    @property
+    def total_steps(self) -> int:
+        """Steps of the whole run: every stage's, or the online stream's with its pre-training."""
+        if self.online.enabled:
+            return self.online.total_steps
+        return len(self.stream.resolved_stage_classes()) * self.train.steps_per_stage
 
     @property
     def seed_of_stream(self) -> int:

@@ -3,7 +3,9 @@
 Flow: build the stream(s) -> encode once (frozen encoder) -> each registry model prepares itself
 from the embeddings (DKVB: keys and slots) -> the step loop, batched over seeds, test-then-train
 (each batch's logits are taken before the update) -> the recorder's frames -> a :class:`RunResult`
-per seed. The engine knows no model by name: it asks the registry.
+per seed. The engine knows no model by name: it asks the registry, and no stream by kind: a
+:class:`~dkvb_core.schedule.Schedule` gives each step's rows and labels and when ``end_stage`` runs
+(the stages, or the online stream of :mod:`dkvb_core.online_schedule`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dkvb_core.models.base import Learner, RunInputs
 from dkvb_core.progress import Progress, report
 from dkvb_core.recorder import Recorder
 from dkvb_core.result import GridSpec, RunResult
-from dkvb_core.schedule import build_schedule, frame_steps
+from dkvb_core.schedule import Batches, build_schedule, frame_steps, stack_schedules
 from dkvb_core.streams import Stream, build_stream
 
 _PROGRESS_EVERY = 50  # steps between progress calls: often enough to cancel a run within a second
@@ -83,21 +85,20 @@ def prepare_inputs(configs: list[Config], streams: list[Stream], progress: Progr
     if cfg.record.grid_size > 0 and streams[0].input_dim == 2 and encoder.name == "identity":
         grids = [grid_for(s, cfg.record.grid_size, cfg.record.grid_margin) for s in streams]
         emb["grid"] = np.stack([g.points() for g in grids])
-    return RunInputs(configs, streams, emb, grids, progress)
+    online = cfg.online
+    outputs = online.n_way if online.enabled and online.labels == "task_local" else None
+    return RunInputs(configs, streams, emb, grids, progress, num_outputs=outputs)
 
 
 def train(inputs: RunInputs, learners: dict[str, Learner]) -> list[RunResult]:
     """The step loop: each model steps on its schedule's batch; the recorder keeps the frames."""
-    cfg, streams = inputs.config, inputs.streams
-    steps = cfg.train.steps_per_stage
-    total = streams[0].num_stages * steps
-    kinds = dict.fromkeys(lr.schedule for lr in learners.values())  # each schedule once, in model order
-    rows = {k: _schedule_rows(inputs, k) for k in kinds}
-    labels = {k: np.stack([st.y_train[r[:, s]] for s, st in enumerate(streams)], axis=1) for k, r in rows.items()}
-    recorder = Recorder(inputs, learners, labels, frame_steps(total, steps, cfg.record.every))
+    kinds = dict.fromkeys(["stream", *(lr.schedule for lr in learners.values())])  # each schedule once
+    plans = {k: _batches(inputs, k) for k in kinds}
+    total, ends = plans["stream"].total, {int(e): i for i, e in enumerate(plans["stream"].ends)}
+    recorder = Recorder(inputs, learners, plans, frame_steps(total, plans["stream"].ends, inputs.config.record.every))
     recorder.record_frame(0, 0)
     perf = time.perf_counter
-    loop = [(name, lr, rows[lr.schedule], labels[lr.schedule]) for name, lr in learners.items()]
+    loop = [(name, lr, plans[lr.schedule].rows, plans[lr.schedule].labels) for name, lr in learners.items()]
     for t in range(total):
         for name, learner, r, y in loop:
             t0 = perf()
@@ -105,19 +106,14 @@ def train(inputs: RunInputs, learners: dict[str, Learner]) -> list[RunResult]:
             learner.seconds += perf() - t0
         done = t + 1
         recorder.after_step(done)
-        if done % steps == 0:
+        if done in ends:
             for learner in learners.values():
-                learner.end_stage(done // steps - 1)
+                learner.end_stage(ends[done])
         if done % _PROGRESS_EVERY == 0 or done == total:
             report(inputs.progress, done, total, "train")
-    return recorder.results(rows)
+    return recorder.results(plans)
 
 
-def _schedule_rows(inputs: RunInputs, kind: str) -> np.ndarray:
-    """Training rows ``(steps, S, B)`` of schedule ``kind`` for every seed."""
-    train = inputs.config.train
-    per_seed = [
-        build_schedule(kind, st, c.seed, train.steps_per_stage, train.batch_size)
-        for c, st in zip(inputs.configs, inputs.streams, strict=True)
-    ]
-    return np.stack(per_seed, axis=1)
+def _batches(inputs: RunInputs, kind: str) -> Batches:
+    """Every seed's schedule of ``kind``, stacked on the seed axis."""
+    return stack_schedules([build_schedule(kind, st, c) for c, st in zip(inputs.configs, inputs.streams, strict=True)])

@@ -15,6 +15,7 @@ import numpy as np
 
 from dkvb_core.models.base import Learner, RunInputs, Trace, predict_classes
 from dkvb_core.result import ModelRecord, RunResult
+from dkvb_core.schedule import Batches
 
 _LOGIT_CHUNK = 256  # steps of pre-update logits buffered before loss/accuracy are computed
 
@@ -22,14 +23,15 @@ _LOGIT_CHUNK = 256  # steps of pre-update logits buffered before loss/accuracy a
 class Recorder:
     """Loss, hits, accuracy frames and grid frames of every model, stacked over seeds."""
 
-    def __init__(
-        self, inputs: RunInputs, learners: dict[str, Learner], labels: dict[str, np.ndarray], marks: np.ndarray
-    ):
-        self.inputs, self.learners, self.labels, self.marks = inputs, learners, labels, marks
+    def __init__(self, inputs: RunInputs, learners: dict[str, Learner], plans: dict[str, Batches], marks: np.ndarray):
+        self.inputs, self.learners, self.marks = inputs, learners, marks
+        self.labels = {k: b.labels for k, b in plans.items()}
         streams = inputs.streams
         S, T, F = inputs.num_seeds, streams[0].num_stages, len(marks)
         total = int(marks[-1])
-        self.steps = inputs.config.train.steps_per_stage
+        self.end_index = {int(e): i for i, e in enumerate(plans["stream"].ends)}  # test predictions kept there
+        online = inputs.config.online
+        self.heldout_defined = not (online.enabled and online.labels == "task_local")  # local labels: none
         self.y_test = np.stack([st.y_test for st in streams])
         self.stage_onehot = np.stack([np.eye(T, dtype=np.float32)[st.stage_test] for st in streams])  # (S, Nt, T)
         self.stage_counts = self.stage_onehot.sum(axis=1)  # (S, T)
@@ -39,7 +41,8 @@ class Recorder:
         self.loss = {n: np.zeros((total, S), np.float32) for n in learners}
         self.correct = {n: np.zeros((total, S), np.int16) for n in learners}
         self.grid = {n: np.zeros((F, S, grid_cells), np.uint8) for n in learners} if self.has_grid else None
-        self.test_pred = {n: np.zeros((T, S, self.y_test.shape[1]), np.uint8) for n in learners}
+        ends = len(self.end_index)
+        self.test_pred = {n: np.zeros((ends, S, self.y_test.shape[1]), np.uint8) for n in learners}
         self.chunk = max(1, min(int(np.diff(marks).max()) if F > 1 else 1, _LOGIT_CHUNK))
         batch, n_cls = inputs.config.train.batch_size, inputs.num_classes
         self.buffers = {n: np.zeros((self.chunk, S, batch, n_cls), np.float32) for n in learners}
@@ -79,14 +82,16 @@ class Recorder:
             pred = learner.predict("test")
             correct = (pred == self.y_test).astype(np.float32)  # (S, Nt)
             self.acc[name][f] = np.einsum("sn,snt->st", correct, self.stage_onehot) / np.maximum(self.stage_counts, 1)
+            if not self.heldout_defined:
+                self.acc[name][f] = np.nan
             if self.grid is not None:
                 self.grid[name][f] = learner.predict("grid")
-            if done and done % self.steps == 0:
-                self.test_pred[name][done // self.steps - 1] = pred
+            if done in self.end_index:
+                self.test_pred[name][self.end_index[done]] = pred
             learner.frame(f)
             learner.seconds += time.perf_counter() - t0
 
-    def model_record(self, name: str, s: int, trace: Trace) -> ModelRecord:
+    def model_record(self, name: str, s: int, trace: Trace, order: np.ndarray | None) -> ModelRecord:
         """One model's record for seed ``s``, with the extras its learner adds."""
         learner = self.learners[name]
         record = ModelRecord(
@@ -97,21 +102,23 @@ class Recorder:
             seconds=float(learner.seconds) / self.inputs.num_seeds,
             grid_predictions=self.grid[name][:, s].copy() if self.grid is not None else None,
             test_predictions=self.test_pred[name][:, s].copy(),
+            step_order=order,
         )
         for key, value in learner.record_extras(s, trace).items():
             setattr(record, key, value)
         return record
 
-    def results(self, rows: dict[str, np.ndarray]) -> list[RunResult]:
+    def results(self, plans: dict[str, Batches]) -> list[RunResult]:
         """One :class:`RunResult` per seed."""
-        marks, steps = self.marks, self.steps
-        T = self.inputs.streams[0].num_stages
-        frame_stage = np.clip((np.maximum(marks, 1) - 1) // steps, 0, T - 1).astype(np.int16)
-        stage_end = np.searchsorted(marks, np.arange(1, T + 1) * steps).astype(np.int32)
-        traces = {k: Trace(r, marks, steps, T) for k, r in rows.items()}
+        marks, ref = self.marks, plans["stream"]
+        stage_end = np.searchsorted(marks, ref.seeds[0].stage_end_steps).astype(np.int32)
+        traces = {k: _trace(b, marks) for k, b in plans.items()}
         out = []
         for s, (c, st) in enumerate(zip(self.inputs.configs, self.inputs.streams, strict=True)):
-            models = {n: self.model_record(n, s, traces[lr.schedule]) for n, lr in self.learners.items()}
+            models = {
+                n: self.model_record(n, s, traces[lr.schedule], plans[lr.schedule].seeds[s].order)
+                for n, lr in self.learners.items()
+            }
             run_level: dict = {"keys_2d": None, "grid_key_index": None}
             for learner in self.learners.values():
                 run_level.update(learner.run_extras(s))
@@ -123,7 +130,7 @@ class Recorder:
                     stage_classes=st.stage_classes,
                     class_names=st.class_names,
                     frame_steps=marks.copy(),
-                    frame_stage=frame_stage,
+                    frame_stage=ref.seeds[s].stage[np.maximum(marks, 1) - 1].astype(np.int16),
                     stage_end_frames=stage_end,
                     models=models,
                     batch_size=c.train.batch_size,
@@ -135,10 +142,17 @@ class Recorder:
                     y_test=st.y_test if two_d else None,
                     stage_test=st.stage_test if two_d else None,
                     extra={"stream_name": st.name},
+                    online=ref.seeds[s].online,
                     **run_level,
                 )
             )
         return out
+
+
+def _trace(batches: Batches, marks: np.ndarray) -> Trace:
+    """What a learner's ``record_extras`` gets: its rows, the frame marks and the key-usage buckets."""
+    period = batches.seeds[0].usage_period
+    return Trace(batches.rows, marks, period, -(-batches.total // period))
 
 
 def loss_and_correct(logits: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

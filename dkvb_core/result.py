@@ -46,6 +46,38 @@ class GridSpec:
 
 
 @dataclass(eq=False)
+class OnlineLog:
+    """The online stream's per-step tags, in stream order: ``pretrain_steps`` pre-training steps
+    first (mode 0, task and segment -1), then the Markov chain's steps.
+
+    A *segment* is a maximal run of steps between two switches; a *task* is a set of ``n_way``
+    classes (``task_local``: an ordered one, since the order gives the labels 0..n_way-1). Task ids
+    count distinct tasks in order of first appearance, so a task id seen again is a returning task.
+    """
+
+    pretrain_steps: int
+    mode: np.ndarray  # (steps,) int8: the mode of each step
+    task: np.ndarray  # (steps,) int32: the task of each step (-1 in pre-training)
+    segment: np.ndarray  # (steps,) int32: the segment of each step (-1 in pre-training)
+    task_classes: np.ndarray  # (tasks, n_way) int16: each task's classes, in label order
+    mode_classes: tuple[tuple[int, ...], ...]  # the classes of each mode; mode 0 is pre-training
+    labels: str  # "global" or "task_local"
+
+    @property
+    def num_modes(self) -> int:
+        return len(self.mode_classes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: _encode(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> OnlineLog:
+        data = {k: _decode(v) for k, v in raw.items()}
+        data["mode_classes"] = tuple(tuple(m) for m in data["mode_classes"])
+        return cls(**data)
+
+
+@dataclass(eq=False)
 class ModelRecord:
     """One model's record of a run."""
 
@@ -63,6 +95,7 @@ class ModelRecord:
     final_values: np.ndarray | None = None  # (C, K, dv) float32
     train_key_index: np.ndarray | None = None  # (N_train, C) int32: nearest key of each sample
     test_key_index: np.ndarray | None = None  # (N_test, C) int32
+    step_order: np.ndarray | None = None  # (steps,) int32: online joint only, the stream step of each step
 
 
 @dataclass(eq=False)
@@ -87,6 +120,7 @@ class RunResult:
     keys_2d: np.ndarray | None = None  # (C, K, 2): keys placed in the 2-D input space
     grid_key_index: np.ndarray | None = None  # (C, G*G) int16/32: nearest key of each cell
     extra: dict[str, Any] = field(default_factory=dict)
+    online: OnlineLog | None = None  # the online stream's tags (None for the stage stream)
 
     # --- derived ---------------------------------------------------------------------------
     @property
@@ -104,12 +138,48 @@ class RunResult:
     def online_accuracy(self, model: str) -> np.ndarray:
         return metrics.online_accuracy(self.models[model].step_correct, self.batch_size)
 
+    def online_tags(self, model: str) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Mode, task and segment of each step in the order ``model`` trained (online runs). The joint
+        reference trains on the stream's batches shuffled: its modes follow its batches, and it has
+        no task or segment order (None)."""
+        log = self.online
+        if log is None:
+            raise ValueError("online_tags: this run is not an online run")
+        order = self.models[model].step_order
+        if order is None:
+            return log.mode, log.task, log.segment
+        return log.mode[order], None, None
+
     def summary(self, model: str) -> dict[str, Any]:
         """The model's metrics (see :mod:`dkvb_core.metrics`) plus online accuracy and time."""
+        if self.online is not None:
+            return self._online_summary(model)
         out = metrics.summary(self.accuracy_matrix(model))
         online = self.online_accuracy(model)
         out["online_accuracy"] = float(online[-1]) if len(online) else 0.0
         out["seconds"] = float(self.models[model].seconds)
+        return out
+
+    def _online_summary(self, model: str) -> dict[str, Any]:
+        """Online runs: the online figures of :func:`dkvb_core.metrics.online_summary`, the held-out
+        accuracy per mode at the end (global labels only) and time."""
+        assert self.online is not None
+        mode, task, segment = self.online_tags(model)
+        cfg = self.config.online
+        rec = self.models[model]
+        out = metrics.online_summary(
+            rec.step_correct,
+            self.batch_size,
+            mode,
+            task,
+            segment,
+            self.online.num_modes,
+            cfg.pretrain_steps,
+            cfg.recovery_k,
+        )
+        last = rec.stage_accuracy[-1].astype(np.float64)
+        out["heldout_accuracy_per_mode"] = [None if not np.isfinite(v) else float(v) for v in last]
+        out["seconds"] = float(rec.seconds)
         return out
 
     def summaries(self) -> dict[str, dict[str, Any]]:
@@ -129,6 +199,8 @@ class RunResult:
                 }
             elif f.name == "grid":
                 out["grid"] = None if value is None else {g.name: getattr(value, g.name) for g in fields(value)}
+            elif f.name == "online":
+                out["online"] = None if value is None else value.to_dict()
             else:
                 out[f.name] = _encode(value)
         return out
@@ -148,6 +220,8 @@ class RunResult:
                 }
             elif f.name == "grid":
                 kwargs["grid"] = None if raw is None else GridSpec(**raw)
+            elif f.name == "online":
+                kwargs["online"] = None if raw is None else OnlineLog.from_dict(raw)
             elif f.name in ("stage_classes",):
                 kwargs[f.name] = tuple(tuple(s) for s in raw)
             elif f.name == "class_names":

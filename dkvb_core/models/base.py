@@ -35,7 +35,8 @@ class RunInputs:
 
     ``embeddings`` maps a set name (``train``, ``test``, ``grid``) to ``(S, N, D)`` float32.
     ``cache`` lets models of one run share a preparation (DKVB's keys for ``dkvb`` and a DKVB
-    ``joint`` reference), keyed by what determines it.
+    ``joint`` reference), keyed by what determines it. ``num_outputs`` overrides the number of
+    logits (the online stream's task-local labels: ``n_way``); None means one a class.
     """
 
     configs: list[Config]
@@ -44,6 +45,7 @@ class RunInputs:
     grids: list[GridSpec] | None = None
     progress: Progress | None = None
     cache: dict[Any, Any] = field(default_factory=dict)
+    num_outputs: int | None = None
 
     @property
     def config(self) -> Config:
@@ -51,7 +53,8 @@ class RunInputs:
 
     @property
     def num_classes(self) -> int:
-        return self.streams[0].num_classes
+        """Logits a model outputs: one a class, or ``num_outputs`` when set."""
+        return self.num_outputs if self.num_outputs is not None else self.streams[0].num_classes
 
     @property
     def num_seeds(self) -> int:
@@ -68,7 +71,7 @@ class Trace:
 
     rows: np.ndarray  # (steps, S, B) training rows of every step
     marks: np.ndarray  # (F,) steps done at each frame
-    steps_per_stage: int
+    steps_per_stage: int  # online stream: all its steps (key usage is then counted in one bucket)
     num_stages: int
 
 

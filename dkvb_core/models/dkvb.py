@@ -57,7 +57,9 @@ def _prepare(inputs: RunInputs) -> DKVBPrepared:
         emb = {k: torch.from_numpy(v[s]) for k, v in inputs.embeddings.items()}
         splitter = make_splitter(d.split, emb["train"].shape[1], d.num_codebooks, d.dim_keys, seed=cfg.seed * 7919 + 17)
         heads = {k: splitter(v) for k, v in emb.items()}
-        bottleneck = _frozen_bottleneck(cfg, d, splitter.dim_keys, dim_values, heads["train"])
+        bottleneck = _frozen_bottleneck(
+            cfg, d, splitter.dim_keys, dim_values, key_init_heads(heads["train"], inputs, s)
+        )
         ck = d.num_codebooks * d.keys_per_codebook
         offset = (torch.arange(d.num_codebooks) * d.keys_per_codebook).view(1, -1, 1) + s * ck
         for name, h in heads.items():
@@ -76,6 +78,13 @@ def _prepare(inputs: RunInputs) -> DKVBPrepared:
         keys=d.keys_per_codebook,
         seconds=time.perf_counter() - start,
     )
+
+
+def key_init_heads(train_heads: torch.Tensor, inputs: RunInputs, seed_index: int) -> torch.Tensor:
+    """The training heads the keys are placed on: all of them, or only the stream's pre-training rows
+    (``Stream.pretrain_rows``, set by the online stream: a deployed model has seen nothing else)."""
+    rows = inputs.streams[seed_index].pretrain_rows
+    return train_heads if rows is None else train_heads[torch.from_numpy(rows)]
 
 
 def _frozen_bottleneck(

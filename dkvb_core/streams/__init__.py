@@ -54,6 +54,10 @@ def register_stream(kind: str, builder: StreamBuilder) -> None:
 
 def build_stream(config: Config) -> Stream:
     """The stream a config describes; a clear error for a kind that is not available here."""
+    if config.online.enabled:
+        from dkvb_core.streams.online import build_online_stream
+
+        return build_online_stream(config.replace(**{"online.enabled": False}))
     builder = BUILDERS.get(config.stream.kind)
     if builder is None:
         raise DataError(
