@@ -77,6 +77,12 @@ def chart(fig, key: str, container=None) -> None:
     (container or st).plotly_chart(fig, key=key, config=CHART_CONFIG, theme=None)
 
 
+def plain_error(message: str, container=None) -> None:
+    """A fault shown as plain text (it may echo what someone typed: never rendered as markdown or HTML)."""
+    box = (container or st).container(border=True)
+    box.text(f"⚠ {message}")
+
+
 def forgetting_colour(forgetting: float) -> str:
     """Badge colour of a forgetting value: green when (almost) nothing is forgotten, orange for some, red for much."""
     if forgetting < 0.05:
