@@ -35,8 +35,10 @@ def table(name: str) -> None:
                 sums = [r.summary(model) for r in results]
                 modes = [cell([s["online_accuracy_per_mode"][m] for s in sums]) for m in range(3)]
                 gap = cell([s["recovery_gap"] for s in sums]) if model != "joint" else "n/a"
-                print(f"| {p} | {rule} | {model} | {cell([s['online_accuracy'] for s in sums])} | "
-                      f"{' | '.join(modes)} | {gap} |")
+                print(
+                    f"| {p} | {rule} | {model} | {cell([s['online_accuracy'] for s in sums])} | "
+                    f"{' | '.join(modes)} | {gap} |"
+                )
             sys.stdout.flush()
 
 

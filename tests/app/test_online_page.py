@@ -59,9 +59,9 @@ def figures(at: AppTest) -> list[dict]:
 def test_timeline_has_a_bar_a_segment_and_marks_every_return(online_result):
     seg = oa.segments(online_result.online)
     fig = spec(charts.timeline(online_result))
-    task_bars = [t for t in fig["data"] if t.get("name") == "task"][0]
+    task_bars = next(t for t in fig["data"] if t.get("name") == "task")
     assert len(arr(task_bars["x"])) == len(seg.start) and arr(task_bars["x"]).sum() == 500
-    returns = [t for t in fig["data"] if t.get("name") == "a task returns"][0]
+    returns = next(t for t in fig["data"] if t.get("name") == "a task returns")
     assert len(arr(returns["x"])) == int(seg.returning.sum()) > 0
 
 
@@ -72,7 +72,7 @@ def test_windowed_chart_draws_a_line_a_model_and_the_switches(online_result):
     lines = [s for s in fig["layout"]["shapes"] if s["type"] == "line"]
     assert len(lines) == len(seg.start) - 1
     y = arr(fig["data"][0]["y"]).astype(float)
-    assert 0 <= y.min() and y.max() <= 1
+    assert y.min() >= 0 and y.max() <= 1
 
 
 def test_cumulative_bars_equal_the_summary(online_result):
