@@ -375,6 +375,9 @@ def _describe(annotation: Any, metadata: list[Any]) -> str:
     if origin is tuple:
         if args and _is_literal(args[0]):
             return "a list of " + ", ".join(repr(a) for a in typing.get_args(args[0]))
+        inner = typing.get_args(args[0]) if args and typing.get_origin(args[0]) is Annotated else ()
+        if inner and inner[0] is float:
+            return "a list of numbers, each " + _describe(float, inner[1].metadata)
         return "a list of lists of class ids"
     lo = hi = None
     lo_open = hi_open = False

@@ -46,12 +46,12 @@ def timeline(result: RunResult, height: int = 210) -> go.Figure:
     if pre:
         for row in ("mode", "task"):
             data.append(
-                _bar([0], [pre], row, PRETRAIN_COLOUR, "pre-training (i.i.d.)", row == "mode", ["pre-training"])
+                _bar([0], [pre], row, PRETRAIN_COLOUR, "pre-training phase", row == "mode", ["pre-training phase"])
             )
     length = seg.stop - seg.start
     for m in range(log.num_modes):
         pick = seg.mode == m
-        data.append(_bar(seg.start[pick], length[pick], "mode", mode_colour(m), names[m], True, None))
+        data.append(_bar(seg.start[pick], length[pick], "mode", mode_colour(m), f"mode: {names[m]}", True, None))
     hover = [f"task {oa.task_label(log, int(t), result.class_names)}" for t in seg.task]
     colours = [class_colour(int(t)) for t in seg.task]
     data.append(_bar(seg.start, length, "task", colours, "task", False, hover))
@@ -180,6 +180,7 @@ def cumulative_bars(result: RunResult, models: list[str], height: int = 360) -> 
                 "marker": {"color": MODEL_COLOURS.get(m, "#333")},
                 "text": ["–" if v is None else f"{v:.0%}" for v in values],
                 "textposition": "outside",
+                "textfont": {"size": 12},
             }
         )
     layout = {

@@ -154,9 +154,17 @@ left, right = st.columns(2)
 with left:
     st.subheader("Cumulative, per mode")
     layout.chart(charts.cumulative_bars(result, models, height=layout.chart_height(360)), "online_cumulative")
+    st.caption(
+        "DKVB placed its keys on the pre-training data only: inputs of an out-of-distribution mode fetch the keys "
+        "at that data's edge, which several of their classes share, so their values cannot tell them apart."
+    )
 with right:
     st.subheader("Recovery of returning tasks")
     layout.chart(charts.recovery_bars(result, models, height=layout.chart_height(360)), "online_recovery")
+    st.caption(
+        f"Online accuracy on a returning task's first {config.online.recovery_k} batches, against the last "
+        f"{config.online.recovery_k} of its previous segment: a drop is what was forgotten meanwhile."
+    )
 
 if result.grid is not None:
     st.subheader("Decision regions along the stream")

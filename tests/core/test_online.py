@@ -204,3 +204,14 @@ def test_cli_osaka_preset_reports_online_figures(tmp_path, capsys):
     for name in ("dkvb", "linear", "mlp", "joint"):
         assert len(doc["results"][name]["online_accuracy_per_mode"]) == 3
         assert 0 <= doc["results"][name]["online_accuracy"] <= 1
+
+
+def test_a_sweep_takes_online_fields_as_axes(tmp_path):
+    from dkvb_core.sweep import parse_spec, run_sweep
+
+    base = {"online": {"enabled": True, "steps": 150, "pretrain_steps": 20}, "train": {"models": ["dkvb", "mlp"]}}
+    axes = {"online.p": [0.9, 0.98], "dkvb.keys_per_codebook": [4, 64]}
+    out = run_sweep(parse_spec({"name": "o", "base": base, "axes": axes, "seeds": 1}), tmp_path, "local", workers=1)
+    assert out.complete and len(out.runs) == 4
+    assert {"dkvb/online_accuracy", "mlp/online_accuracy_ood", "dkvb/recovery_gap"} <= set(out.runs.columns)
+    assert out.runs["dkvb/online_accuracy"].between(0, 1).all()
