@@ -46,8 +46,8 @@ def task_label(log: OnlineLog, task: int, names: tuple[str, ...]) -> str:
 
 
 def mode_names(log: OnlineLog) -> list[str]:
-    """'pre-training', 'OoD 1', 'OoD 2', ..."""
-    return ["pre-training"] + [f"OoD {m}" for m in range(1, log.num_modes)]
+    """'pre-training mode', 'OoD mode 1', 'OoD mode 2', ..."""
+    return ["pre-training mode"] + [f"OoD mode {m}" for m in range(1, log.num_modes)]
 
 
 def sample_steps(total: int, max_points: int = MAX_POINTS) -> np.ndarray:

@@ -46,12 +46,20 @@ def timeline(result: RunResult, height: int = 210) -> go.Figure:
     if pre:
         for row in ("mode", "task"):
             data.append(
-                _bar([0], [pre], row, PRETRAIN_COLOUR, "pre-training phase", row == "mode", ["pre-training phase"])
+                _bar(
+                    [0],
+                    [pre],
+                    row,
+                    PRETRAIN_COLOUR,
+                    "pre-training phase (i.i.d.)",
+                    row == "mode",
+                    ["pre-training phase"],
+                )
             )
     length = seg.stop - seg.start
     for m in range(log.num_modes):
         pick = seg.mode == m
-        data.append(_bar(seg.start[pick], length[pick], "mode", mode_colour(m), f"mode: {names[m]}", True, None))
+        data.append(_bar(seg.start[pick], length[pick], "mode", mode_colour(m), names[m], True, None))
     hover = [f"task {oa.task_label(log, int(t), result.class_names)}" for t in seg.task]
     colours = [class_colour(int(t)) for t in seg.task]
     data.append(_bar(seg.start, length, "task", colours, "task", False, hover))
@@ -166,7 +174,7 @@ def windowed_accuracy(result: RunResult, models: list[str], height: int = 360) -
 def cumulative_bars(result: RunResult, models: list[str], height: int = 360) -> go.Figure:
     """Cumulative online accuracy over the whole stream and over each mode's steps, a bar group a model."""
     log = _log(result)
-    groups = ["whole stream", *oa.mode_names(log)]
+    groups = ["whole<br>stream", *(n.replace(" mode", "<br>mode") for n in oa.mode_names(log))]
     data = []
     for m in _models(result, models):
         s = result.summary(m)
@@ -186,9 +194,11 @@ def cumulative_bars(result: RunResult, models: list[str], height: int = 360) -> 
     layout = {
         "barmode": "group",
         "yaxis": {"title": {"text": "cumulative online accuracy"}, "range": [0, 1.12], "tickformat": ".0%"},
-        "legend": {"orientation": "h", "y": 1.12, "x": 0},
+        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
     }
-    return style(raw_figure(data, layout), height)
+    fig = style(raw_figure(data, layout), height)
+    fig.update_layout(margin={"t": 90})
+    return fig
 
 
 def recovery_bars(result: RunResult, models: list[str], height: int = 340) -> go.Figure:
@@ -210,10 +220,12 @@ def recovery_bars(result: RunResult, models: list[str], height: int = 340) -> go
     layout = {
         "barmode": "group",
         "yaxis": {"title": {"text": "online accuracy"}, "range": [0, 1.12], "tickformat": ".0%"},
-        "legend": {"orientation": "h", "y": 1.14, "x": 0},
+        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
         "xaxis": {"title": {"text": f"mean over {counts[0] if counts else 0} returns of a task"}},
     }
-    return style(raw_figure(data, layout), height)
+    fig = style(raw_figure(data, layout), height)
+    fig.update_layout(margin={"t": 90})
+    return fig
 
 
 def _recovery_trace(labels: list[str], values: list[float], name: str, colour: str) -> dict:
@@ -266,7 +278,7 @@ def frame_title(result: RunResult, step: int, scores: dict[str, float]) -> str:
     log = _log(result)
     total = result.config.online.total_steps
     if step <= log.pretrain_steps:
-        where = "pre-training"
+        where = "pre-training phase (i.i.d. batches of the pre-training mode)"
     else:
         seg = oa.segments(log)
         task = int(log.task[step - 1])
@@ -354,9 +366,8 @@ def _points(x, y, marker: dict, xa: str, ya: str, name: str) -> dict:
 
 
 def _controls(result: RunResult, frames_idx: np.ndarray, steps: np.ndarray) -> dict:
-    """Play/Pause and a scrubber labelled with the step every tenth of the way."""
+    """Play/Pause and a scrubber whose ticks are labelled with the step (plotly thins crowded labels)."""
     controls = animation_controls(result, frames_idx)
-    every = max(1, len(frames_idx) // 8)
     for i, step in enumerate(controls["sliders"][0]["steps"]):
-        step["label"] = f"{int(steps[i]):,}" if i % every == 0 else ""
+        step["label"] = f"{int(steps[i]):,}"
     return controls

@@ -129,7 +129,8 @@ models = list(result.models)
 st.subheader("The stream")
 layout.chart(charts.timeline(result, height=layout.chart_height(210)), "online_timeline")
 st.caption(
-    "Top: each segment's task (one colour a task); middle: its mode; ▼ a task that comes back. Grey: pre-training."
+    "Bottom: each segment's task (one colour a task); middle: its mode; ▼ a task that comes back. "
+    "Light grey: the pre-training phase."
 )
 
 cols = st.columns(len(models))
@@ -148,7 +149,10 @@ for col, name in zip(cols, models, strict=True):
 
 st.subheader("Online accuracy over time")
 layout.chart(charts.windowed_accuracy(result, models, height=layout.chart_height(360)), "online_windowed")
-st.caption(f"Mean over the last {config.online.window} steps. Thin lines: task switches (darker: a task returns).")
+st.caption(
+    f"Mean over the last {config.online.window} steps. Thin lines: task switches (darker: a task returns). "
+    "Joint (i.i.d.) trains on the same batches shuffled, so its curve follows its own order."
+)
 
 left, right = st.columns(2)
 with left:
