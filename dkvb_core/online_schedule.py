@@ -76,6 +76,8 @@ def pretrain_batches(
     """Rows and labels ``(pretrain_steps, B)`` of the i.i.d. pre-training phase on mode 0."""
     o, batch = config.online, config.train.batch_size
     pool = np.concatenate([by_class[c] for c in stream.stage_classes[0]])
+    if o.pretrain_steps == 0:
+        return np.zeros((0, batch), np.int64), np.zeros((0, batch), np.int64)
     if o.labels == "global":
         rows = epochs(pool, o.pretrain_steps * batch, rng).reshape(o.pretrain_steps, batch)
         return rows, stream.y_train[rows]

@@ -215,3 +215,31 @@ def test_a_sweep_takes_online_fields_as_axes(tmp_path):
     assert out.complete and len(out.runs) == 4
     assert {"dkvb/online_accuracy", "mlp/online_accuracy_ood", "dkvb/recovery_gap"} <= set(out.runs.columns)
     assert out.runs["dkvb/online_accuracy"].between(0, 1).all()
+
+
+@pytest.mark.parametrize(("pretrain", "calls"), [(50, [0]), (0, [])])
+def test_models_hear_only_the_end_of_pretraining(monkeypatch, pretrain, calls):
+    """OSAKA is task-agnostic: no hook at a switch; end_stage(0) once, when deployment starts."""
+    from dkvb_core.models.baselines import LinearLearner
+
+    heard: list[int] = []
+    monkeypatch.setattr(LinearLearner, "end_stage", lambda self, stage: heard.append(stage))
+    run(small(**{"train.models": ["linear"], "online.pretrain_steps": pretrain, "online.p": 0.9}))
+    assert heard == calls
+
+
+def test_fashion_images_shrink_by_averaging_padded_blocks():
+    from dkvb_core.streams.online import shrink_images
+
+    img = np.random.default_rng(0).integers(0, 256, (3, 28, 28)).astype(np.uint8)
+    out = shrink_images(img, 8)
+    padded = np.zeros((3, 32, 32))
+    padded[:, 2:30, 2:30] = img
+    want = np.array(
+        [
+            [[padded[n, 4 * i : 4 * i + 4, 4 * j : 4 * j + 4].mean() for j in range(8)] for i in range(8)]
+            for n in range(3)
+        ]
+    )
+    np.testing.assert_array_equal(out, np.rint(want).astype(np.uint8))
+    assert shrink_images(img, 28) is img
