@@ -50,6 +50,14 @@ def mode_names(log: OnlineLog) -> list[str]:
     return ["pre-training mode"] + [f"OoD mode {m}" for m in range(1, log.num_modes)]
 
 
+def mode_descriptions(log: OnlineLog, names: tuple[str, ...]) -> list[str]:
+    """'OoD mode 1: 5, 6, 7, 8, 9' for each mode: its name and its classes."""
+    return [
+        f"{title}: {', '.join(names[c] for c in classes)}"
+        for title, classes in zip(mode_names(log), log.mode_classes, strict=True)
+    ]
+
+
 def sample_steps(total: int, max_points: int = MAX_POINTS) -> np.ndarray:
     """At most ``max_points`` step indices spread evenly over ``0..total-1``, the last one included."""
     if total <= max_points:

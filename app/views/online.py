@@ -16,6 +16,7 @@ from app import layout, online_state, runs
 from app.charts import online as charts
 from app.charts.palette import MODEL_LABELS
 from dkvb_core import RunResult
+from dkvb_core import online_analysis as oa
 from dkvb_core.models import REGISTRY
 from dkvb_core.streams.images import fashion_missing
 
@@ -130,7 +131,9 @@ st.subheader("The stream")
 layout.chart(charts.timeline(result, height=layout.chart_height(210)), "online_timeline")
 st.caption(
     "Bottom: each segment's task (one colour a task); middle: its mode; ▼ a task that comes back. "
-    "Light grey: the pre-training phase."
+    "Light grey: the pre-training phase. Modes: "
+    + "; ".join(oa.mode_descriptions(result.online, result.class_names))
+    + "."
 )
 
 cols = st.columns(len(models))
