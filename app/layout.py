@@ -77,12 +77,6 @@ def chart(fig, key: str, container=None) -> None:
     (container or st).plotly_chart(fig, key=key, config=CHART_CONFIG, theme=None)
 
 
-def plain_error(message: str, container=None) -> None:
-    """A fault shown as plain text (it may echo what someone typed: never rendered as markdown or HTML)."""
-    box = (container or st).container(border=True)
-    box.text(f"⚠ {message}")
-
-
 def forgetting_colour(forgetting: float) -> str:
     """Badge colour of a forgetting value: green when (almost) nothing is forgotten, orange for some, red for much."""
     if forgetting < 0.05:
@@ -130,10 +124,15 @@ def preload_chart_library(slot, engine_starting: bool) -> None:
 
 def show_url_warnings(container=None) -> None:
     """Warnings about the link that opened the page (bad values replaced by defaults), once."""
+    from app import plain
+
     warnings = st.session_state.pop("_url_warnings", [])
-    if warnings:
-        (container or st).warning(
-            "Some settings in the link were not valid and were replaced by defaults:\n\n"
-            + "\n".join(f"- {w}" for w in warnings),
+    if warnings:  # they echo the link's keys and values: plain text, never markdown
+        template = "Some settings in the link were not valid and were replaced by defaults:\n\n"
+        plain.alert(
+            "warning",
+            template + "\n".join("- {}" for _ in warnings),
+            *warnings,
+            container=container,
             icon=":material/link_off:",
         )

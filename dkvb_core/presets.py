@@ -6,12 +6,15 @@ from typing import Any
 
 from dkvb_core.config import Config
 from dkvb_core.errors import ConfigError
+from dkvb_core.models import model_names
 
 PRESETS: dict[str, dict[str, Any]] = {
     # The seed setting: 8 Gaussian classes, 4 stages of 2, 100 a class, 1000 steps a stage, batch 10.
     "toy": {},
     # The paper's failure case: too few keys, so keys are shared across stages and overwritten.
     "toy-4-keys": {"dkvb": {"keys_per_codebook": 4}},
+    # The seed setting with every registered model: DKVB against replay, EWC, LwF, A-GEM and streaming LDA.
+    "toy-baselines": {"train": {"models": list(model_names())}},
     # scikit-learn digits on raw pixels, 5 stages of 2 classes.
     "digits": {
         "stream": {"kind": "digits", "num_classes": 10, "classes_per_stage": 2, "stage_order": "consecutive"},

@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from app import layout, online_state, runs
+from app import layout, online_state, plain, runs
 from app.charts import online as charts
 from app.charts.palette import MODEL_LABELS
 from dkvb_core import RunResult
@@ -104,7 +104,7 @@ def get_result(config) -> RunResult | None:
     if outcome.result is not None:
         st.session_state["online:last_result"] = outcome.result
         return outcome.result
-    layout.plain_error(f"These settings cannot run: {outcome.error}")
+    plain.alert("error", "These settings cannot run: {}", outcome.error, icon=":material/error:")
     return st.session_state.get("online:last_result")
 
 
@@ -118,7 +118,7 @@ if not layout.presentation_mode():
     controls()
 config, problems = online_state.config_from_widgets()
 for field, message in problems:
-    layout.plain_error(f"{field}: {message}. Showing the last valid settings.")
+    plain.alert("error", "**{}**: {}. Showing the last valid settings.", field, message, icon=":material/error:")
 if config.stream.kind == "digits" and fashion_missing():
     st.caption("Fashion-MNIST is not installed here: digits has two modes (0-4, 5-9); give two mode probabilities.")
 result = get_result(config)

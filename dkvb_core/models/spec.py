@@ -38,6 +38,10 @@ class ModelSpec:
     step_cost: float = 1.0
     stores: Callable[[Config], str] = field(default=keeps_nothing)
 
+    def keeps_samples(self, config: Config) -> bool:
+        """Whether the model keeps raw past samples (what the app says next to replay and A-GEM)."""
+        return not self.stores(config).startswith("no ")
+
     def make(self, inputs: RunInputs) -> Learner:
         module, func = self.build.split(":")
         builder: Builder = getattr(importlib.import_module(module), func)

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from app.charts import online as charts
 from dkvb_core import Config, RunResult, run
 from dkvb_core import online_analysis as oa
+from tests.app.plain_text import shown
 
 ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 PAGE = str(Path(__file__).resolve().parents[2] / "app" / "views" / "online.py")
@@ -120,15 +121,15 @@ def test_bad_mode_probabilities_are_named_and_the_last_result_stays():
     at = start()
     at.text_input(key="online:online.mode_probs").set_value("0.5, lots").run()
     assert not at.exception
-    texts = [t.value for t in at.text]
+    texts = [shown(e.value) for e in at.error]
     assert any("online.mode_probs" in t and "separated by commas" in t for t in texts)
     assert len(figures(at)) == 5
     at.text_input(key="online:online.mode_probs").set_value("0.5, 0.6, 0.1").run()
-    assert any("online.mode_probs" in t and "sum to 1" in t for t in (t.value for t in at.text))
+    assert any("online.mode_probs" in t and "sum to 1" in t for t in (shown(e.value) for e in at.error))
 
 
 def test_a_bad_link_value_is_warned_and_replaced():
     at = start(**{"online.p": "7", "online.n_way": "3"})
     assert at.slider(key="online:online.n_way").value == 3
-    warning = " ".join(w.value for w in at.warning)
+    warning = shown(" ".join(w.value for w in at.warning))
     assert "online.p" in warning
