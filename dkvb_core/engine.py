@@ -20,6 +20,7 @@ from dkvb_core.encoders import make_encoder
 from dkvb_core.errors import ConfigError, DataError
 from dkvb_core.models import get_spec
 from dkvb_core.models.base import Learner, RunInputs
+from dkvb_core.online_schedule import pretrain_samples
 from dkvb_core.progress import Progress, report
 from dkvb_core.recorder import Recorder
 from dkvb_core.result import GridSpec, RunResult
@@ -51,8 +52,14 @@ def run_seeds(
     # and on a loaded 2-core machine (a server, a sweep) it is 10-20x slower. One thread, restored after.
     with threadpool_limits(limits=1):
         inputs = prepare_inputs(configs, streams, progress)
+        plans = {"stream": _batches(inputs, "stream")}
+        if config.online.enabled and config.online.labels == "task_local":
+            n_rows = len(streams[0].y_train)
+            inputs.seen_rows, inputs.seen_labels = pretrain_samples(
+                plans["stream"], config.online.pretrain_steps, n_rows
+            )
         learners = {name: get_spec(name).make(inputs) for name in config.train.models}
-        return train(inputs, learners)
+        return train(inputs, learners, plans)
 
 
 def _check_same_shape(streams: list[Stream]) -> None:
@@ -90,10 +97,12 @@ def prepare_inputs(configs: list[Config], streams: list[Stream], progress: Progr
     return RunInputs(configs, streams, emb, grids, progress, num_outputs=outputs)
 
 
-def train(inputs: RunInputs, learners: dict[str, Learner]) -> list[RunResult]:
+def train(inputs: RunInputs, learners: dict[str, Learner], plans: dict[str, Batches] | None = None) -> list[RunResult]:
     """The step loop: each model steps on its schedule's batch; the recorder keeps the frames."""
-    kinds = dict.fromkeys(["stream", *(lr.schedule for lr in learners.values())])  # each schedule once
-    plans = {k: _batches(inputs, k) for k in kinds}
+    plans = dict(plans or {})
+    for kind in ["stream", *(lr.schedule for lr in learners.values())]:  # each schedule once
+        if kind not in plans:
+            plans[kind] = _batches(inputs, kind)
     total, ends = plans["stream"].total, {int(e): i for i, e in enumerate(plans["stream"].ends)}
     recorder = Recorder(inputs, learners, plans, frame_steps(total, plans["stream"].ends, inputs.config.record.every))
     recorder.record_frame(0, 0)

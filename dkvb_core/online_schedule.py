@@ -22,7 +22,7 @@ import numpy as np
 from dkvb_core.config import Config
 from dkvb_core.errors import DataError
 from dkvb_core.result import OnlineLog
-from dkvb_core.schedule import SCHEDULE_TAGS, Schedule, epochs
+from dkvb_core.schedule import SCHEDULE_TAGS, Batches, Schedule, epochs
 from dkvb_core.streams import Stream
 
 
@@ -146,3 +146,17 @@ def online_schedule(kind: str, stream: Stream, config: Config) -> Schedule:
         order=order,
         online=log,
     )
+
+
+def pretrain_samples(
+    batches: Batches, pretrain_steps: int, n_rows: int
+) -> tuple[dict[int, list[np.ndarray]], np.ndarray]:
+    """What a model may revisit when pre-training ends (``end_stage(0)``) under task-local labels: per seed,
+    the rows of the pre-training batches, each with the label it had in its last batch (other rows: 0, never
+    listed). With global labels the stream's own stage-0 rows and labels are the same thing."""
+    rows, labels = batches.rows[:pretrain_steps], batches.labels[:pretrain_steps]  # (P, S, B)
+    seen, table = [], np.zeros((rows.shape[1], n_rows), np.int64)
+    for s in range(rows.shape[1]):
+        table[s, rows[:, s].ravel()] = labels[:, s].ravel()  # later batches overwrite earlier ones
+        seen.append(np.unique(rows[:, s]))
+    return {0: seen}, table

@@ -46,6 +46,18 @@ class RunInputs:
     progress: Progress | None = None
     cache: dict[Any, Any] = field(default_factory=dict)
     num_outputs: int | None = None
+    # What a stage end may revisit when it differs from the stream's own stages and labels (the online
+    # stream with task-local labels: the pre-training rows seen, each with the label it last had).
+    seen_rows: dict[int, list[np.ndarray]] | None = None
+    seen_labels: np.ndarray | None = None  # (S, N)
+
+    def stage_classes(self) -> tuple[tuple[int, ...], ...]:
+        """The labels each stage's samples carry: the stream's classes of the stage, or with task-local
+        labels (online stream) every output 0..n_way-1 in every stage."""
+        stages = self.streams[0].stage_classes
+        if self.seen_labels is None:
+            return stages
+        return tuple(tuple(range(self.num_classes)) for _ in stages)
 
     @property
     def config(self) -> Config:
@@ -71,10 +83,14 @@ class RunInputs:
 
     def stage_rows(self, stage: int) -> list[np.ndarray]:
         """Every seed's training rows of ``stage`` (what a model may revisit at the stage's end)."""
+        if self.seen_rows is not None and stage in self.seen_rows:
+            return self.seen_rows[stage]
         return [st.train_indices(stage) for st in self.streams]
 
     def train_labels(self) -> np.ndarray:
-        """Training labels ``(S, N)`` of every seed's stream."""
+        """Training labels ``(S, N)`` of every seed's stream (or the labels the rows were seen with)."""
+        if self.seen_labels is not None:
+            return self.seen_labels
         return np.stack([st.y_train for st in self.streams]).astype(np.int64)
 
 

@@ -67,7 +67,8 @@ def run_task(task: Task) -> list[dict[str, Any]]:
         for model, summary in result.summaries().items():
             for name in names:
                 value = summary[name]
-                metrics[f"{model}/{name}"] = float("nan") if value is None else float(value)
+                if value is not None:  # None: not defined for this run (e.g. no task returned): left out
+                    metrics[f"{model}/{name}"] = float(value)
         rows.append(
             {
                 "run_id": rid,

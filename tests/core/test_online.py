@@ -243,3 +243,33 @@ def test_fashion_images_shrink_by_averaging_padded_blocks():
     )
     np.testing.assert_array_equal(out, np.rint(want).astype(np.uint8))
     assert shrink_images(img, 28) is img
+
+
+@pytest.mark.parametrize("rule", ["global", "task_local"])
+def test_every_registry_model_runs_on_the_online_stream(rule):
+    from dkvb_core.models import model_names
+
+    config = small(**{"train.models": list(model_names()), "online.labels": rule, "online.p": 0.9})
+    r = run(config)
+    for name in model_names():
+        s = r.summary(name)
+        assert 0 <= s["online_accuracy"] <= 1, name
+        assert len(s["online_accuracy_per_mode"]) == 3
+    assert RunResult.from_json(r.to_json()).summaries() == r.summaries()
+
+
+def test_stage_end_revisits_pretraining_rows_with_the_labels_they_were_seen_with():
+    from dkvb_core.engine import _batches, prepare_inputs
+    from dkvb_core.online_schedule import pretrain_samples
+
+    config = small(**{"online.labels": "task_local"})
+    stream = build_stream(config)
+    inputs = prepare_inputs([config], [stream])
+    plan = _batches(inputs, "stream")
+    rows, labels = pretrain_samples(plan, 50, len(stream.y_train))
+    seen = rows[0][0]
+    assert set(seen) == set(plan.rows[:50, 0].ravel().tolist())
+    last: dict[int, int] = {}
+    for r, y in zip(plan.rows[:50, 0].ravel(), plan.labels[:50, 0].ravel(), strict=True):
+        last[int(r)] = int(y)
+    assert all(labels[0, r] == y for r, y in last.items()) and labels.max() < config.online.n_way
