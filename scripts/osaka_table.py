@@ -1,7 +1,8 @@
 """Cumulative online accuracy per model and mode on the OSAKA presets: 5 seeds, mean ± sd.
 
 ``python scripts/osaka_table.py`` prints one markdown table a preset, for p = 0.9 and 0.98 and both
-label rules (the figures of the README's Online section).
+label rules (the figures of the README's Online section); ``--all`` runs every registry model, not
+only the preset's.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sys
 import numpy as np
 
 from dkvb_core import preset, run_seeds
+from dkvb_core.models import model_names
 
 SEEDS = [0, 1, 2, 3, 4]
 
@@ -20,7 +22,7 @@ def cell(values: list[float | None]) -> str:
     return f"{np.nanmean(v):.3f} ± {np.nanstd(v, ddof=1):.3f}"
 
 
-def table(name: str) -> None:
+def table(name: str, every_model: bool) -> None:
     print(f"\n### {name}\n")
     header = "| p | labels | model | overall | pre-training mode | OoD mode 1 | OoD mode 2 | recovery gap |"
     print(header)
@@ -30,6 +32,8 @@ def table(name: str) -> None:
             config = preset(name).replace(
                 **{"online.p": p, "online.labels": rule, "record.every": 0, "record.grid_size": 0}
             )
+            if every_model:
+                config = config.replace(**{"train.models": list(model_names())})
             results = run_seeds(config, SEEDS)
             for model in config.train.models:
                 sums = [r.summary(model) for r in results]
@@ -43,5 +47,6 @@ def table(name: str) -> None:
 
 
 if __name__ == "__main__":
-    for preset_name in sys.argv[1:] or ["osaka", "osaka-digits"]:
-        table(preset_name)
+    args = [a for a in sys.argv[1:] if a != "--all"]
+    for preset_name in args or ["osaka", "osaka-digits"]:
+        table(preset_name, "--all" in sys.argv)
