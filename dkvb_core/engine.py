@@ -28,6 +28,7 @@ from dkvb_core.schedule import Batches, build_schedule, frame_steps, stack_sched
 from dkvb_core.streams import Stream, build_stream
 
 _PROGRESS_EVERY = 50  # steps between progress calls: often enough to cancel a run within a second
+_PROGRESS_SECONDS = 0.2  # ...and at least this often when steps are slow (frames of a large grid every step)
 
 
 def run(config: Config, stream: Stream | None = None, progress: Progress | None = None) -> RunResult:
@@ -107,6 +108,7 @@ def train(inputs: RunInputs, learners: dict[str, Learner], plans: dict[str, Batc
     recorder = Recorder(inputs, learners, plans, frame_steps(total, plans["stream"].ends, inputs.config.record.every))
     recorder.record_frame(0, 0)
     perf = time.perf_counter
+    reported = perf()
     loop = [(name, lr, plans[lr.schedule].rows, plans[lr.schedule].labels) for name, lr in learners.items()]
     for t in range(total):
         for name, learner, r, y in loop:
@@ -118,8 +120,9 @@ def train(inputs: RunInputs, learners: dict[str, Learner], plans: dict[str, Batc
         if done in ends:
             for learner in learners.values():
                 learner.end_stage(ends[done])
-        if done % _PROGRESS_EVERY == 0 or done == total:
+        if done % _PROGRESS_EVERY == 0 or done == total or perf() - reported > _PROGRESS_SECONDS:
             report(inputs.progress, done, total, "train")
+            reported = perf()
     return recorder.results(plans)
 
 
