@@ -362,6 +362,14 @@ def _set_steps(sh: Shape, v: int) -> Shape:
     return replace(sh, steps=total, frames=_frames(sh.stages, total, sh.every))
 
 
+def _set_online_steps(config: Config) -> Callable[[Shape, int], Shape]:
+    def apply(sh: Shape, v: int) -> Shape:
+        total = config.online.pretrain_steps + v
+        return replace(sh, steps=total, frames=_frames(sh.stages, total, sh.every))
+
+    return apply
+
+
 def _set_every(sh: Shape, v: int) -> Shape:
     return replace(sh, every=v, frames=_frames(sh.stages, sh.steps, v))
 
@@ -396,7 +404,10 @@ def _knobs(config: Config, sh: Shape) -> list[tuple[Knob, int]]:
             (Knob("stream.train_per_class", "n_train", 1, _set_per_class("n_train")), sh.n_train // sh.classes)
         )
         knobs.append((Knob("stream.test_per_class", "n_test", 1, _set_per_class("n_test")), sh.n_test // sh.classes))
-    knobs.append((Knob("train.steps_per_stage", "steps", 1, _set_steps), config.train.steps_per_stage))
+    if config.online.enabled:
+        knobs.append((Knob("online.steps", "steps", 1, _set_online_steps(config)), config.online.steps))
+    else:
+        knobs.append((Knob("train.steps_per_stage", "steps", 1, _set_steps), config.train.steps_per_stage))
     knobs.append((Knob("train.batch_size", "batch", 1), sh.batch))
     if config.record.every:
         knobs.append((Knob("record.every", "frames", config.record.every, _set_every, up=True), config.record.every))

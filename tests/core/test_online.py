@@ -273,3 +273,13 @@ def test_stage_end_revisits_pretraining_rows_with_the_labels_they_were_seen_with
     for r, y in zip(plan.rows[:50, 0].ravel(), plan.labels[:50, 0].ravel(), strict=True):
         last[int(r)] = int(y)
     assert all(labels[0, r] == y for r, y in last.items()) and labels.max() < config.online.n_way
+
+
+def test_budget_counts_the_online_steps_and_names_them():
+    from dkvb_core.budget import Budget, check_budget, estimate
+
+    short, long = preset("osaka"), preset("osaka").replace(**{"online.steps": 40_000, "record.every": 100})
+    assert estimate(long).seconds > 5 * estimate(short).seconds  # stage fields unchanged: only online.steps grew
+    with pytest.raises(ConfigError) as exc:
+        check_budget(long, Budget(seconds=estimate(short).seconds * 2, bytes=None))
+    assert "online.steps" in [field for field, _ in exc.value.problems]
