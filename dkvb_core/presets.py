@@ -8,6 +8,9 @@ from dkvb_core.config import Config
 from dkvb_core.errors import ConfigError
 from dkvb_core.models import model_names
 
+# The default comparison plus the joint reference (the online presets' models).
+DEFAULT_WITH_JOINT = [*Config().train.models, "joint"]
+
 PRESETS: dict[str, dict[str, Any]] = {
     # The seed setting: 8 Gaussian classes, 4 stages of 2, 100 a class, 1000 steps a stage, batch 10.
     "toy": {},
@@ -55,7 +58,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # pre-training group at the centre and two out-of-distribution groups away from it.
     "osaka": {
         "online": {"enabled": True},
-        "train": {"models": ["dkvb", "linear", "mlp", "joint"]},
+        "train": {"models": DEFAULT_WITH_JOINT},
         "joint": {"lr": 0.05},
         "record": {"every": 20},
     },
@@ -64,7 +67,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "stream": {"kind": "digits", "num_classes": 10, "train_per_class": 150, "test_per_class": 40},
         "online": {"enabled": True},
         "dkvb": {"num_codebooks": 16, "keys_per_codebook": 256, "dim_keys": 8, "split": "random_projection"},
-        "train": {"models": ["dkvb", "linear", "mlp", "joint"]},
+        "train": {"models": DEFAULT_WITH_JOINT},
         "joint": {"lr": 0.1},  # tuned on seeds 0-1 among 0.05 / 0.1 / 0.3 (the toy's 0.05 likewise)
         "record": {"every": 100},
     },
