@@ -253,8 +253,9 @@ class DKVBLearner(Learner):
         self, slots: np.ndarray, fetched: np.ndarray, w: np.ndarray, y: np.ndarray, out: np.ndarray
     ) -> None:
         """Soft readout: outputs = the fetched rows weighted by ``w`` ``(S, B, M)``; row m gets w_m of the gradient."""
-        out[...] = np.einsum("sbm,sbmv->sbv", w, fetched)
-        d = self._dlogits(out.copy(), y)  # (S, B, dv)
+        outputs = np.einsum("sbm,sbmv->sbv", w, fetched)
+        out[...] = outputs
+        d = self._dlogits(outputs, y)  # (S, B, dv), in place on outputs
         rows_grad = w[..., None] * d[:, :, None, :]  # (S, B, M, dv)
         self.optimizer.sparse_step(self.table, slots.reshape(-1), rows_grad.reshape(-1, fetched.shape[-1]))
 
