@@ -6,6 +6,8 @@ All take an embedding ``(B, D)`` and return logits ``(B, classes)``.
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import nn
 
@@ -83,7 +85,7 @@ class MLPStack(nn.Module):
     def __init__(self, input_dim: int, widths: tuple[int, ...], outputs: int):
         super().__init__()
         sizes = [input_dim, *widths, outputs]
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(sizes))
         for layer in self.layers:
             nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
             nn.init.zeros_(layer.bias)

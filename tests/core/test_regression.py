@@ -137,13 +137,13 @@ def test_a_model_that_cannot_regress_is_refused(monkeypatch):
 
 
 def test_regression_config_faults_are_named():
-    with pytest.raises(ConfigError, match="regression.x_max"):
+    with pytest.raises(ConfigError, match=r"regression.x_max"):
         Config.from_dict({"task": "regression", "regression": {"x_min": 1, "x_max": 0}})
-    with pytest.raises(ConfigError, match="regression.noise"):
+    with pytest.raises(ConfigError, match=r"regression.noise"):
         Config.from_dict({"regression": {"noise": -1}})
-    with pytest.raises(ConfigError, match="dkvb.dim_values"):
+    with pytest.raises(ConfigError, match=r"dkvb.dim_values"):
         Config.from_dict({"task": "regression", "dkvb": {"dim_values": 3}})
-    with pytest.raises(ConfigError, match="mlp.widths"):
+    with pytest.raises(ConfigError, match=r"mlp.widths"):
         Config.from_dict({"mlp": {"widths": []}})
     with pytest.raises(ConfigError, match="task"):
         Config.from_dict({"task": "ranking"})

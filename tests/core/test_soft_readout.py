@@ -79,9 +79,9 @@ def test_leak_grows_with_temperature_on_the_toy():
 
 
 def test_config_names_the_fields():
-    with pytest.raises(ConfigError, match="dkvb.temperature"):
+    with pytest.raises(ConfigError, match=r"dkvb.temperature"):
         Config.from_dict({"dkvb": {"temperature": 0}})
-    with pytest.raises(ConfigError, match="dkvb.readout"):
+    with pytest.raises(ConfigError, match=r"dkvb.readout"):
         Config.from_dict({"dkvb": {"readout": "soft", "decoder": "linear", "dim_values": 4}})
-    with pytest.raises(ConfigError, match="dkvb.readout"):
+    with pytest.raises(ConfigError, match=r"dkvb.readout"):
         Config.from_dict({"dkvb": {"readout": "fuzzy"}})
