@@ -49,9 +49,14 @@ def y_range(result: RunResult) -> tuple[float, float]:
 
 
 def _shapes(result: RunResult, current: int) -> list[dict]:
-    """Each stage's input range shaded (the current stage darker), behind the data."""
+    """Each stage's input range shaded (the current stage darker), behind the data; nothing when the
+    stages share their inputs (sine tasks), where shading would only cover the plot."""
+    ranges = stage_ranges(result)
+    order = np.argsort(ranges[:, 0])
+    if np.any(ranges[order[1:], 0] < ranges[order[:-1], 1] - 1e-9):
+        return []
     out = []
-    for t, (a, b) in enumerate(stage_ranges(result)):
+    for t, (a, b) in enumerate(ranges):
         colour = CURRENT_SHADE if t == current else STAGE_SHADES[t % 2]
         out.append(
             {"type": "rect", "xref": "x", "yref": "paper", "x0": float(a), "x1": float(b), "y0": 0, "y1": 1}
@@ -170,8 +175,10 @@ def prediction_animation(result: RunResult, models: list[str], height: int = 560
         "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
         **animation_controls(result, frames_idx),
     }
+    for control in (*layout["updatemenus"], *layout["sliders"]):  # below the x axis and its title
+        control["y"] = -0.16
     fig = style(raw_figure(data, layout, frames), height)
-    fig.update_layout(margin={"t": 140, "b": 90, "l": 60, "r": 10}, legend={"font": {"size": 14}})
+    fig.update_layout(margin={"t": 140, "b": 110, "l": 60, "r": 10}, legend={"font": {"size": 14}})
     return fig
 
 
@@ -181,7 +188,9 @@ def mse_matrices(result: RunResult, models: list[str], height: int = 360) -> go.
     T = result.num_stages
     mats = {m: result.mse_matrix(m) for m in models}
     zmax = float(np.quantile(np.concatenate([E.ravel() for E in mats.values()]), 0.95)) or 1.0
-    fig = make_subplots(rows=1, cols=len(models), subplot_titles=[MODEL_LABELS.get(m, m) for m in models])
+    fig = make_subplots(
+        rows=1, cols=len(models), subplot_titles=[MODEL_LABELS.get(m, m) for m in models], horizontal_spacing=0.03
+    )
     labels = [f"S{t + 1}" for t in range(T)]
     for k, E in enumerate(mats.values(), start=1):
         fig.add_trace(
@@ -195,7 +204,7 @@ def mse_matrices(result: RunResult, models: list[str], height: int = 360) -> go.
                 showscale=k == len(models),
                 text=[[f"{v:.2f}" for v in row] for row in E],
                 texttemplate="%{text}",
-                textfont={"size": 14 if T <= 6 else 10},
+                textfont={"size": 13 if T <= 6 else 9},
                 hovertemplate="after stage %{y}, test MSE on stage %{x}: %{z:.3f}<extra></extra>",
                 colorbar={"title": {"text": "MSE"}},
             ),
@@ -203,7 +212,9 @@ def mse_matrices(result: RunResult, models: list[str], height: int = 360) -> go.
             col=k,
         )
         fig.update_xaxes(title_text="tested on stage", row=1, col=k)
-        fig.update_yaxes(autorange="reversed", row=1, col=k, title_text="after stage" if k == 1 else None)
+        fig.update_yaxes(
+            autorange="reversed", row=1, col=k, title_text="after stage" if k == 1 else None, showticklabels=k == 1
+        )
     fig.update_annotations(font_size=17)
     return style(fig, height)
 
@@ -220,6 +231,15 @@ def forgetting_bars(result: RunResult, models: list[str], height: int = 340) -> 
     ):
         vals = [s[m][key] for m in models]
         text = [f"{v:.3f}" for v in vals]
-        fig.add_bar(x=labels, y=vals, name=name, marker_color=colour, text=text, textposition="outside")
-    fig.update_layout(barmode="group", yaxis_title="MSE (lower is better)", legend={"orientation": "h", "y": 1.12})
+        fig.add_bar(
+            x=labels, y=vals, name=name, marker_color=colour, text=text, textposition="outside", textfont={"size": 12}
+        )
+    values = [s[m][k] for m in models for k in ("final_mse_lower_is_better", "forgetting_mse_lower_is_better")]
+    finite = [v for v in values if np.isfinite(v)] or [1.0]
+    lo, top = min(0.0, *finite), max(finite)
+    fig.update_layout(
+        barmode="group",
+        yaxis={"title": {"text": "MSE (lower is better)"}, "range": [1.18 * lo, 1.18 * top if top > 0 else 1]},
+        legend={"orientation": "h", "y": 1.12},
+    )
     return style(fig, height)

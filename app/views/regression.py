@@ -93,10 +93,26 @@ def _slider(box, label: str, field: str, options: list, help: str | None = None)
     box.select_slider(label, _with(options, st.session_state[key(field)]), key=key(field), help=help)
 
 
+def _preset_rates() -> None:
+    """A new stream brings its preset's learning rates (each model's tuned best, see dkvb_core/presets.py)."""
+    name = "sine-tasks" if st.session_state.get("view:regdata") == "sine-tasks" else "sine"
+    config = Config.from_dict(preset_dict(name))
+    for field in ("dkvb.lr", "linear.lr", "mlp.lr", "joint.lr"):
+        st.session_state[key(field)] = _get(config, field)
+
+
+def _soft_needs_keys() -> None:
+    """Switching to the soft readout with one key a head would change nothing: fetch 4 keys then."""
+    if st.session_state[key("dkvb.readout")] == "soft" and st.session_state[key("dkvb.topk")] == 1:
+        st.session_state[key("dkvb.topk")] = 4
+
+
 def controls() -> str:
     """The sidebar. Returns the data choice (a kind, or 'csv' for an upload)."""
     sb = st.sidebar
-    data = view_params.url_select("Data", "regdata", list(DATA), "sine-sweep", container=sb, format_func=DATA.get)
+    data = view_params.url_select(
+        "Data", "regdata", list(DATA), "sine-sweep", container=sb, format_func=DATA.get, on_change=_preset_rates
+    )
     sb.multiselect("Models", ABLE, key=key("train.models"), format_func=MODEL_LABELS.get)
     with sb.expander("Stream", expanded=True):
         st.slider("Stages", 1, 10, key=key("regression.num_stages"), help="stages (CSV without Stage: x-ranges)")
@@ -105,7 +121,7 @@ def controls() -> str:
     with sb.expander("Bottleneck (DKVB)", expanded=True):
         _slider(st, "Keys per codebook", "dkvb.keys_per_codebook", KEYS_OPTIONS)
         st.slider("Codebooks", 1, 16, key=key("dkvb.num_codebooks"))
-        st.radio("Readout", ["hard", "soft"], key=key("dkvb.readout"), horizontal=True)
+        st.radio("Readout", ["hard", "soft"], key=key("dkvb.readout"), horizontal=True, on_change=_soft_needs_keys)
         _slider(st, "Top-k keys a head", "dkvb.topk", TOPK_OPTIONS, "hard: mean of the k values; soft: weighted")
         _slider(st, "Temperature τ (soft)", "dkvb.temperature", TAU_OPTIONS, "w = softmax(-distance² / τ)")
     with sb.expander("Training", expanded=True):
@@ -192,11 +208,11 @@ def readout_table(result: RunResult) -> None:
         "Soft readout, per stage: effective keys a sample (1/Σw², mean over heads) and the leak, the share of "
         "the stage's value updates that lands on keys earlier stages fetched."
     )
-    rows = {
-        "effective keys": [f"{v:.2f}" for v in rec.effective_keys],
-        "leak": [f"{v:.0%}" for v in rec.readout_leak],
-    }
-    st.table({f"S{t + 1}": [rows["effective keys"][t], rows["leak"][t]] for t in range(result.num_stages)})
+    import pandas as pd
+
+    rows = [[f"{v:.2f}" for v in rec.effective_keys], [f"{v:.0%}" for v in rec.readout_leak]]
+    columns = [f"S{t + 1}" for t in range(result.num_stages)]
+    st.table(pd.DataFrame(rows, index=["effective keys", "leak"], columns=columns))
 
 
 def body(result: RunResult, kind: str) -> None:
@@ -223,12 +239,16 @@ def body(result: RunResult, kind: str) -> None:
         "stages. Shaded: each stage's input range. Ticks on the x axis: DKVB's keys, coloured by their value. "
         "Press ▶ Play or drag the slider."
     )
+    layout.chart(charts.mse_matrices(result, models, height=layout.chart_height(340)), "reg_mse")
+    st.caption("Test MSE on each stage (columns) after training through each stage (rows); lower is better.")
     left, right = st.columns([3, 2])
-    layout.chart(charts.mse_matrices(result, models, height=layout.chart_height(340)), "reg_mse", left)
-    left.caption("Test MSE on each stage (columns) after training through each stage (rows); lower is better.")
-    layout.chart(charts.forgetting_bars(result, models, height=layout.chart_height(340)), "reg_forgetting", right)
-    right.caption("Forgetting in MSE: how much each old stage's error rose from its best (positive = forgot).")
-    readout_table(result)
+    layout.chart(charts.forgetting_bars(result, models, height=layout.chart_height(340)), "reg_forgetting", left)
+    left.caption("Forgetting in MSE: how much each old stage's error rose from its best (positive = forgot).")
+    with right:
+        readout_table(result)
+    d = result.config.dkvb
+    if d.readout == "soft" and d.topk == 1:
+        st.caption("Soft readout over one key a head is the hard readout: raise the top-k to let τ spread the weight.")
     with st.expander("Share and download", icon=":material/share:"):
         st.markdown("**Share:** every setting is in the address bar (an uploaded file is not part of the link).")
         c1, c2, c3 = st.columns(3)

@@ -75,3 +75,8 @@ def test_mse_matrices_and_forgetting_bars_carry_the_run_numbers(sweep):
 def test_a_classification_run_is_refused(small_result):
     with pytest.raises(ValueError, match="regression"):
         charts.prediction_animation(small_result, ["dkvb"])
+
+
+def test_sine_tasks_stages_share_their_inputs_so_nothing_is_shaded(tasks, sweep):
+    assert json.loads(charts.prediction_animation(tasks, ["dkvb"]).to_json())["layout"].get("shapes", []) == []
+    assert len(json.loads(charts.prediction_animation(sweep, ["dkvb"]).to_json())["layout"]["shapes"]) == 3

@@ -51,7 +51,8 @@ def test_soft_readout_shows_effective_keys_and_leak():
     assert not at.exception
     assert at.query_params["dkvb.readout"] == "soft"
     table = at.table[0].value
-    assert list(table.index) == [0, 1] and table.shape[1] == 3
+    assert list(table.index) == ["effective keys", "leak"] and table.shape[1] == 3
+    assert table.loc["leak", "S1"] == "0%"  # the first stage has no earlier stage to leak into
     assert any("effective keys" in c.value for c in at.caption)
 
 
@@ -61,6 +62,7 @@ def test_sine_tasks_says_no_model_can_keep_all_stages():
     assert not at.exception
     assert any("conflict" in i.value for i in at.info)
     assert at.query_params["view.regdata"] == "sine-tasks"
+    assert at.session_state["reg:mlp.lr"] == 0.03  # the sine-tasks preset's tuned rate came with it
 
 
 def test_settings_that_cannot_run_are_said_in_plain_text_and_the_last_run_stays():
