@@ -15,6 +15,8 @@ Two numbers tell how local a readout is:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -63,3 +65,49 @@ def leak(keys: np.ndarray, weights: np.ndarray, stage: np.ndarray, num_stages: i
             out[t] = (w * owned[flat[rows]]).sum() / w.sum()
         owned[flat[rows][:, :, 0].ravel()] = True
     return out
+
+
+def dial_point(result: Any, model: str = "dkvb") -> dict[str, float]:
+    """One run of a temperature dial: final accuracy, forgetting, and (soft readout) the mean leak over
+    stages after the first and the mean effective keys. A hard top-1 run's leak is its stages' key
+    overlap, computed from the recorded nearest keys; other hard runs have no leak figure (NaN)."""
+    rec = result.models[model]
+    s = result.summary(model)
+    d = result.config.dkvb
+    if rec.readout_leak is not None:
+        leak_mean, eff = (
+            float(np.mean(rec.readout_leak[1:])) if result.num_stages > 1 else 0.0,
+            float(np.mean(rec.effective_keys)),
+        )
+    elif d.topk == 1 and rec.train_key_index is not None and result.stage_train is not None:
+        keys = np.asarray(rec.train_key_index)[:, :, None]
+        per_stage = leak(keys, np.ones(keys.shape), result.stage_train, result.num_stages)
+        leak_mean, eff = float(np.mean(per_stage[1:])) if result.num_stages > 1 else 0.0, 1.0
+    else:
+        leak_mean, eff = float("nan"), float(d.topk)
+    return {
+        "temperature": float(d.temperature) if d.readout == "soft" else float("nan"),
+        "accuracy": float(s["average_accuracy"]),
+        "forgetting": float(s["forgetting"]),
+        "leak": leak_mean,
+        "effective_keys": eff,
+    }
+
+
+DIAL_TEMPERATURES = (0.01, 0.1, 1.0, 4.0, 16.0)
+DIAL_TOPK = 8
+
+
+def dial_configs(base: Any, temperatures: tuple[float, ...] = DIAL_TEMPERATURES) -> tuple[Any, list[Any]]:
+    """The runs of a temperature dial on ``base`` (a Config), DKVB only: the hard readout as it is, and the
+    soft readout at each temperature over the top ``max(topk, 8)`` keys (at most the keys a codebook)."""
+    topk = min(max(base.dkvb.topk, DIAL_TOPK), base.dkvb.keys_per_codebook)
+    hard = base.replace(**{"dkvb.readout": "hard", "train.models": ["dkvb"]})
+    soft = [
+        base.replace(
+            **{"dkvb.readout": "soft", "dkvb.topk": topk, "dkvb.temperature": t, "dkvb.decoder": "mean"},
+            **{"dkvb.dim_values": None, "train.models": ["dkvb"]},
+        )
+        for t in temperatures
+    ]
+    return hard, soft
