@@ -14,7 +14,7 @@ from typing import Any
 from dkvb_core.config import Config, ConfigError, describe_fields
 
 # Fields a link may not set: a server path must never come from a URL.
-NOT_FROM_URL = frozenset({"stream.csv_path"})
+NOT_FROM_URL = frozenset({"stream.csv_path", "regression.csv_path"})
 MAX_VALUE_CHARS = 500
 
 

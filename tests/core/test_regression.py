@@ -147,3 +147,11 @@ def test_regression_config_faults_are_named():
         Config.from_dict({"mlp": {"widths": []}})
     with pytest.raises(ConfigError, match="task"):
         Config.from_dict({"task": "ranking"})
+
+
+def test_a_sweep_task_of_a_regression_config_keeps_the_mse_figures():
+    from dkvb_core.sweep.task import REGRESSION_METRICS, Task, run_task
+
+    config = cfg(num_stages=2)
+    rows = run_task(Task("c0", config.to_json(), (0,), ("r0",), (("dkvb.lr", 0.1),)))
+    assert set(rows[0]["metrics"]) == {f"{m}/{name}" for m in config.train.models for name in REGRESSION_METRICS}
