@@ -95,12 +95,12 @@ def dial_point(result: Any, model: str = "dkvb") -> dict[str, float]:
 
 
 DIAL_TEMPERATURES = (0.01, 0.1, 1.0, 4.0, 16.0)
-DIAL_TOPK = 8
+DIAL_TOPK = 16
 
 
 def dial_configs(base: Any, temperatures: tuple[float, ...] = DIAL_TEMPERATURES) -> tuple[Any, list[Any]]:
     """The runs of a temperature dial on ``base`` (a Config), DKVB only: the hard readout as it is, and the
-    soft readout at each temperature over the top ``max(topk, 8)`` keys (at most the keys a codebook)."""
+    soft readout at each temperature over the top ``max(topk, 16)`` keys (at most the keys a codebook)."""
     topk = min(max(base.dkvb.topk, DIAL_TOPK), base.dkvb.keys_per_codebook)
     hard = base.replace(**{"dkvb.readout": "hard", "train.models": ["dkvb"]})
     soft = [

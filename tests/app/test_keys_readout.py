@@ -21,11 +21,11 @@ def test_dial_configs_and_points():
     base = Config.from_dict(SMALL)
     hard, soft = dial_configs(base)
     assert hard.dkvb.readout == "hard" and [c.dkvb.temperature for c in soft] == list(DIAL_TEMPERATURES)
-    assert all(c.dkvb.readout == "soft" and c.dkvb.topk == 8 for c in soft)
+    assert all(c.dkvb.readout == "soft" and c.dkvb.topk == 16 for c in soft)
     p_hard = dial_point(run(hard))
     assert p_hard["effective_keys"] == 1.0 and math.isnan(p_hard["temperature"]) and 0 <= p_hard["leak"] < 0.2
     cold, hot = dial_point(run(soft[0])), dial_point(run(soft[-1]))
-    assert cold["effective_keys"] < hot["effective_keys"] <= 8 and cold["leak"] < hot["leak"]
+    assert cold["effective_keys"] < hot["effective_keys"] <= 16 and cold["leak"] < hot["leak"]
     fig = temperature_dial([cold, hot], p_hard)
     doc = json.loads(fig.to_json())
     assert [t["name"] for t in doc["data"]][:2] == ["final accuracy", "forgetting"]
