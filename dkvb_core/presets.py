@@ -6,6 +6,10 @@ from typing import Any
 
 from dkvb_core.config import Config
 from dkvb_core.errors import ConfigError
+from dkvb_core.models import REGISTRY
+
+# Every registered model that can do regression (its spec lists the task), in registry order.
+REGRESSION_MODELS = [name for name, spec in REGISTRY.items() if "regression" in spec.tasks]
 
 PRESETS: dict[str, dict[str, Any]] = {
     # The seed setting: 8 Gaussian classes, 4 stages of 2, 100 a class, 1000 steps a stage, batch 10.
@@ -60,7 +64,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "linear": {"lr": 0.0003},
         "mlp": {"lr": 0.001},
         "joint": {"lr": 0.03},
-        "train": {"models": ["dkvb", "linear", "mlp", "joint"], "optimizer": "adam"},
+        "train": {"models": REGRESSION_MODELS, "optimizer": "adam"},
     },
     # Each stage a sinusoid of another amplitude in [0.1, 5] and phase in [0, pi] over the same inputs:
     # conflicting tasks, where no model can keep every stage (the joint reference fits their average).
@@ -72,7 +76,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "linear": {"lr": 0.0003},
         "mlp": {"lr": 0.03},
         "joint": {"lr": 0.003},
-        "train": {"models": ["dkvb", "linear", "mlp", "joint"], "optimizer": "adam"},
+        "train": {"models": REGRESSION_MODELS, "optimizer": "adam"},
     },
 }
 
