@@ -80,3 +80,14 @@ def test_a_classification_run_is_refused(small_result):
 def test_sine_tasks_stages_share_their_inputs_so_nothing_is_shaded(tasks, sweep):
     assert json.loads(charts.prediction_animation(tasks, ["dkvb"]).to_json())["layout"].get("shapes", []) == []
     assert len(json.loads(charts.prediction_animation(sweep, ["dkvb"]).to_json())["layout"]["shapes"]) == 3
+
+
+def test_downloads_of_a_regression_run(sweep):
+    from app import downloads
+
+    text = downloads.metrics_csv(sweep).decode()
+    header = text.splitlines()[0].split(",")
+    assert {"model", "final_mse_lower_is_better", "forgetting_mse_lower_is_better", "E[0][0]", "E[2][2]"} <= set(header)
+    assert "average_accuracy" not in header and len(text.splitlines()) == 1 + len(sweep.models)
+    html = downloads.animation_html(charts.prediction_animation(sweep, ["dkvb"]))
+    assert html.startswith(b"<html") and b"frames" in html
