@@ -90,4 +90,4 @@ def test_downloads_of_a_regression_run(sweep):
     assert {"model", "final_mse_lower_is_better", "forgetting_mse_lower_is_better", "E[0][0]", "E[2][2]"} <= set(header)
     assert "average_accuracy" not in header and len(text.splitlines()) == 1 + len(sweep.models)
     html = downloads.animation_html(charts.prediction_animation(sweep, ["dkvb"]))
-    assert html.startswith(b"<html") and b"frames" in html
+    assert b"<html>" in html[:100] and b"end of stage 3" in html
