@@ -7,7 +7,7 @@ import time
 
 import streamlit as st
 
-from app import layout, runs, settings
+from app import layout, plain, runs, settings
 from dkvb_core import RunResult
 
 
@@ -17,9 +17,10 @@ def current_result() -> RunResult | None:
     stream = settings.current_stream()
     problems = settings.settings_problems()
     if problems:  # said next to the chart too: the sidebar's message may be far below the fold
-        st.warning(
-            "**The charts still show the last valid settings.** "
-            + " ".join(f"**{field}**: {message}." for field, message in problems),
+        plain.alert(
+            "warning",
+            "**The charts still show the last valid settings.** " + " ".join("**{}**: {}." for _ in problems),
+            *[part for problem in problems for part in problem],
             icon=":material/warning:",
         )
     bar = st.empty()
@@ -40,7 +41,7 @@ def current_result() -> RunResult | None:
     if outcome.result is not None:
         st.session_state["last_result"] = outcome.result
         return outcome.result
-    st.error(f"These settings cannot run: {outcome.error}", icon=":material/error:")
+    plain.alert("error", "These settings cannot run: {}", outcome.error, icon=":material/error:")
     previous = st.session_state.get("last_result")
     if previous is not None:
         st.info("Showing the previous result.", icon=":material/history:")
@@ -51,10 +52,10 @@ def upload_notice() -> None:
     """Repeat an upload fault on the page itself (it is also next to the uploader)."""
     err = st.session_state.get("upload_error")
     if err and st.session_state.get("view:data") == "Your CSV":
-        st.error(f"The uploaded file was not used. {err}", icon=":material/upload_file:")
+        plain.alert("error", "The uploaded file was not used. {}", err, icon=":material/upload_file:")
     name = st.session_state.get("upload_name")
     if settings.current_stream() is not None and name:
-        st.caption(f"Data: your file **{name}**.")
+        plain.caption("Data: your file **{}**.", name)
 
 
 def page_result() -> RunResult:

@@ -124,10 +124,15 @@ def preload_chart_library(slot, engine_starting: bool) -> None:
 
 def show_url_warnings(container=None) -> None:
     """Warnings about the link that opened the page (bad values replaced by defaults), once."""
+    from app import plain
+
     warnings = st.session_state.pop("_url_warnings", [])
-    if warnings:
-        (container or st).warning(
-            "Some settings in the link were not valid and were replaced by defaults:\n\n"
-            + "\n".join(f"- {w}" for w in warnings),
+    if warnings:  # they echo the link's keys and values: plain text, never markdown
+        template = "Some settings in the link were not valid and were replaced by defaults:\n\n"
+        plain.alert(
+            "warning",
+            template + "\n".join("- {}" for _ in warnings),
+            *warnings,
+            container=container,
             icon=":material/link_off:",
         )

@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from app import runs, view_params
+from app import plain, runs, view_params
 from app.url_state import DEFAULTS, RANGES, config_from_query, config_to_query, flatten
 from dkvb_core import Config, ConfigError, DataError, Stream
 from dkvb_core.models import REGISTRY
@@ -35,9 +35,19 @@ BATCH_OPTIONS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1024]
 EVERY_OPTIONS = [10, 20, 25, 50, 100, 200, 500, 1000]
 
 
-def models_help() -> str:
-    """Each model's one-line description and what it stores, for the models picker's help."""
-    return "\n\n".join(f"{spec.label}: {spec.description}." for spec in REGISTRY.values())
+def models_help(config: Config | None = None) -> str:
+    """Each model's one-line description and what raw past data it keeps, for the models picker's help."""
+    config = config or Config()
+    return "\n\n".join(f"{spec.label}: {spec.description}. Keeps {spec.stores(config)}." for spec in REGISTRY.values())
+
+
+def keeps_past_samples(config: Config) -> list[str]:
+    """Labels of the chosen models that keep raw past samples, with how many (said next to the picker)."""
+    return [
+        f"{REGISTRY[m].label} keeps {REGISTRY[m].stores(config)}"
+        for m in config.train.models
+        if REGISTRY[m].keeps_samples(config)
+    ]
 
 
 def key(field: str) -> str:
@@ -124,8 +134,10 @@ def render_sidebar() -> Config:
         list(REGISTRY),
         key=key("train.models"),
         format_func=lambda name: REGISTRY[name].label,
-        help=models_help(),
+        help=models_help(current_config()),
     )
+    for line in keeps_past_samples(current_config()):
+        sb.caption(line)
     with sb.expander("Bottleneck (DKVB)", expanded=True):
         st.slider("Codebooks", 1, 64, key=key("dkvb.num_codebooks"), help=RANGES["dkvb.num_codebooks"])
         _select_slider(st, "Keys per codebook", "dkvb.keys_per_codebook", KEYS_OPTIONS)
@@ -172,7 +184,14 @@ def _config_from_widgets() -> Config:
         config = Config.from_dict(base)
     except ConfigError as exc:
         for field, message in exc.problems:
-            st.sidebar.error(f"**{field}**: {message}. Showing the last valid settings.", icon=":material/error:")
+            plain.alert(
+                "error",
+                "**{}**: {}. Showing the last valid settings.",
+                field,
+                message,
+                container=st.sidebar,
+                icon=":material/error:",
+            )
         st.session_state["settings_problems"] = exc.problems
         return current_config()
     st.session_state["settings_problems"] = []
@@ -204,14 +223,20 @@ def render_upload(config: Config) -> None:
         stream = runs.stream_from_upload(data, config)
     except DataError as exc:
         st.session_state["upload_error"] = f"{file.name}: {exc}"
-        st.sidebar.error(f"**{file.name}** was not loaded. {exc}", icon=":material/error:")
+        plain.alert("error", "**{}** was not loaded. {}", file.name, exc, container=st.sidebar, icon=":material/error:")
         return
     st.session_state.pop("upload_error", None)
     st.session_state["upload_stream"] = stream
     st.session_state["upload_name"] = file.name
-    st.sidebar.success(
-        f"Using **{file.name}**: {len(stream.y_train) + len(stream.y_test):,} rows, "
-        f"{stream.num_classes} classes, {stream.num_stages} stages."
+    rows = len(stream.y_train) + len(stream.y_test)
+    plain.alert(
+        "success",
+        "Using **{}**: {} rows, {} classes, {} stages.",
+        file.name,
+        f"{rows:,}",
+        stream.num_classes,
+        stream.num_stages,
+        container=st.sidebar,
     )
 
 

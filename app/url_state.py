@@ -11,11 +11,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from dkvb_core import safe_json
 from dkvb_core.config import Config, ConfigError, describe_fields
 
 # Fields a link may not set: a server path must never come from a URL.
 NOT_FROM_URL = frozenset({"stream.csv_path", "regression.csv_path"})
 MAX_VALUE_CHARS = 500
+MAX_VALUE_DEPTH = 4  # the deepest field value is a list of lists (stream.stage_classes)
+MAX_KEY_CHARS = 60
 
 
 def flatten(data: dict[str, Any]) -> dict[str, Any]:
@@ -48,9 +51,9 @@ RANGES: dict[str, str] = {name: allowed for name, _default, allowed, _desc in de
 MAX_MESSAGE_CHARS = 160
 
 
-def _clip(message: str) -> str:
-    """A message about a link value, at most ``MAX_MESSAGE_CHARS`` long (it may echo a very long value)."""
-    return message if len(message) <= MAX_MESSAGE_CHARS else message[: MAX_MESSAGE_CHARS - 1] + "…"
+def _clip(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """A message about a link value, at most ``limit`` long (it may echo a very long value)."""
+    return message if len(message) <= limit else message[: limit - 1] + "…"
 
 
 def encode_value(value: Any) -> str:
@@ -73,8 +76,10 @@ def decode_value(field: str, text: str) -> Any:
     if isinstance(default, str):
         return text
     try:
-        return json.loads(text)
-    except (json.JSONDecodeError, ValueError):
+        return safe_json.loads(text, field, max_chars=MAX_VALUE_CHARS, max_depth=MAX_VALUE_DEPTH)
+    except safe_json.JSONLimitError:
+        raise
+    except ConfigError:
         return text  # a bare word where a number belongs: pydantic names the fault later
 
 
@@ -96,7 +101,7 @@ def config_from_query(params: Mapping[str, str]) -> tuple[Config, list[str]]:
         text = raw[-1] if isinstance(raw, list) else raw
         if key not in DEFAULTS:
             if "." in key and key.split(".", 1)[0] in Config.model_fields:
-                warnings.append(f"{key}: not a setting of this app; ignored")
+                warnings.append(f"{_clip(key, MAX_KEY_CHARS)}: not a setting of this app; ignored")
             continue
         if key in NOT_FROM_URL:
             warnings.append(f"{key}: cannot be set from a link; ignored")
@@ -104,7 +109,10 @@ def config_from_query(params: Mapping[str, str]) -> tuple[Config, list[str]]:
         if not isinstance(text, str) or len(text) > MAX_VALUE_CHARS:
             warnings.append(f"{key}: value too long; using the default {encode_value(DEFAULTS[key])}")
             continue
-        chosen[key] = decode_value(key, text)
+        try:
+            chosen[key] = decode_value(key, text)
+        except ConfigError as exc:  # too deep, or a number of absurd length
+            warnings.append(f"{key}: {_clip(exc.problems[0][1])}; using the default {encode_value(DEFAULTS[key])}")
     for _ in range(len(chosen) + 1):
         try:
             return Config.from_dict(_nest({**DEFAULTS, **chosen})), warnings

@@ -28,6 +28,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+try:  # the browser and the e2e fixtures come with the test requirements
+    import playwright  # noqa: F401
+    import pytest  # noqa: F401
+except ImportError:
+    sys.exit(
+        "bench_browser.py needs the test requirements: pip install -r requirements-dev.txt "
+        "(Playwright, pytest) and Debian's Chromium (bash .ci/install.sh installs both)"
+    )
+
 from tests.e2e.conftest import (  # noqa: E402 - reuse the e2e server and browser settings
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -113,9 +122,10 @@ def first_renders(browser, fresh: int) -> dict[str, list[float]]:
     returning = browser.new_context(viewport=viewport)  # keeps its HTTP cache across the server restarts
     first_render(returning, port, SCRIPT)  # the earlier visit that filled its cache
     rows: dict[str, list[float]] = {}
-    for _ in range(fresh):
+    for i in range(fresh):
         for entry in (SERVE, SCRIPT):
             name = Path(entry).name
+            print(f"  fresh server {i + 1}/{fresh}: {name}…", file=sys.stderr, flush=True)
             new_visitor = browser.new_context(viewport=viewport)
             up, title, charts = first_render(new_visitor, port, entry)
             new_visitor.close()
@@ -163,6 +173,7 @@ def main() -> None:
                 baseline.append(time.perf_counter() - t)
                 page.wait_for_selector(READY, timeout=120_000)
             results["baseline: reload, cached run"] = baseline
+            print("  scenarios on one server: seeds, held-out toggle…", file=sys.stderr, flush=True)
             results["control change: new seed (uncached)"] = [set_seed(page, 100 + i) for i in range(runs)]
             results["control change: seen seed (cached)"] = [set_seed(page, 100 + (i + 1) % runs) for i in range(runs)]
             results["view change: held-out points toggle"] = [toggle_held_out(page) for _ in range(runs)]

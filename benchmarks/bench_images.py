@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 
@@ -52,6 +53,7 @@ def bench(name: str, seeds: list[int], steps: int | None) -> dict:
     forget = {m: [] for m in MODELS}
     t_all, t_dkvb, t_linear = [], [], []
     for seed in seeds:
+        print(f"  {name}: seed {seed}…", file=sys.stderr, flush=True)
         cfg = base.replace(seed=seed)
         seconds, result = timed(cfg)
         t_all.append(seconds)

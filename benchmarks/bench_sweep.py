@@ -17,6 +17,7 @@ time a worker slot was not training, spread over the runs (start-up, dispatch, i
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import statistics
 import subprocess
@@ -54,13 +55,23 @@ def one_sweep(spec, executor: str | SweepExecutor, grouping: str, workers: int) 
 Case = tuple[str, Callable[[], tuple[float, float]], int]  # label, one timed sweep, worker slots
 
 
+def executor_kinds(no_ray: bool) -> tuple[list[str], str]:
+    """The executors to measure, and a note when the Ray rows are left out because Ray is absent."""
+    if no_ray:
+        return ["inline", "local"], ""
+    if importlib.util.find_spec("ray") is None:
+        return ["inline", "local"], "Ray rows skipped: Ray is not installed (pip install 'dkvb-explorer[ray]')."
+    return ["inline", "local", "ray"], ""
+
+
 def measure(cases: list[Case], repeat: int, runs: int) -> list[dict[str, float | str]]:
     """Median over ``repeat`` rounds; each round runs every case once, so a change in the
     machine's load (other processes) touches all cases alike instead of the ones timed last."""
     walls: dict[str, list[float]] = {label: [] for label, _, _ in cases}
     busies: dict[str, list[float]] = {label: [] for label, _, _ in cases}
-    for _ in range(repeat):
+    for r in range(repeat):
         for label, run_once, _ in cases:
+            print(f"  round {r + 1}/{repeat}: {label}…", file=sys.stderr, flush=True)
             wall, busy = run_once()
             walls[label].append(wall)
             busies[label].append(busy)
@@ -124,7 +135,7 @@ def main() -> None:
     spec = parse_spec(spec_data)
     runs = spec.num_runs
     workers = default_workers()
-    kinds = ["inline", "local"] + ([] if args.no_ray else ["ray"])
+    kinds, note = executor_kinds(args.no_ray)
     names = {"inline": "single process", "local": "local pool", "ray": "Ray (local instance)"}
     print(f"sweep: default toy config, {len(spec.points)} configs x {len(spec.seeds)} seeds = {runs} runs;")
     print(f"{workers} workers for the pool and Ray; median of {repeat} sweeps per case\n")
@@ -152,6 +163,8 @@ def main() -> None:
     cold = measure(cold_cases, repeat, runs)
     print_table("Cold: `python -m dkvb_core sweep` in a fresh process (import + start-up + sweep)", cold)
     print("x single: runs/s against the single-process row of the same table, measured in this run.")
+    if note:
+        print(note)
 
 
 if __name__ == "__main__":

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import types
 import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import annotated_types as at
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from dkvb_core import safe_json
 from dkvb_core.errors import ConfigError
 from dkvb_core.models import model_names
 
@@ -33,9 +35,52 @@ MAX_GRID_BYTES = 256 * 2**20  # recorded decision-boundary frames, all models
 Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
 LearningRate = Annotated[float, Field(gt=0.0, le=100.0)]
 
+NUMBER_TEXT = re.compile(r"[+-]?([0-9]{1,30}(\.[0-9]{0,30})?|\.[0-9]{1,30})([eE][+-]?[0-9]{1,3})?")
+
+
+def _leaf_types(annotation: Any) -> set[Any]:
+    """The scalar types a field's annotation admits, looking through Optional, tuples and Annotated."""
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is Literal:
+        return {type(a) for a in args}
+    if args:
+        return set().union(*(_leaf_types(a) for a in args if a is not Ellipsis))
+    return {annotation}
+
+
+def _holds_bool(value: Any) -> bool:
+    if isinstance(value, list | tuple):
+        return any(_holds_bool(v) for v in value)
+    return isinstance(value, bool)
+
+
+def _dotted(model: type[BaseModel], name: str) -> str:
+    """``dkvb.lr`` for field ``lr`` of the dkvb section; ``seed`` for a top-level field."""
+    top = globals().get("Config")  # None while the module is still being defined
+    fields_ = top.model_fields.items() if top is not None else ()
+    section = next((s for s, f in fields_ if f.annotation is model), None)
+    return f"{section}.{name}" if section else name
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_scalars(cls, value: Any, info: ValidationInfo) -> Any:
+        """Strict where pydantic is lax: true/false is not a number, and a number written as text
+        holds ASCII digits only (no full-width digits, underscores or spaces)."""
+        name = info.field_name or ""
+        leaves = _leaf_types(cls.model_fields[name].annotation) if name in cls.model_fields else set()
+        if not leaves & {int, float}:
+            return value
+        where = _dotted(cls, name)
+        where = f"{where}: " if "." in where else ""  # a top-level field is named by pydantic's location
+        if bool not in leaves and _holds_bool(value):
+            raise ValueError(f"{where}must be {field_range(cls, name)}, not true/false; got {value!r}")
+        if isinstance(value, str) and str not in leaves and not NUMBER_TEXT.fullmatch(value):
+            raise ValueError(f"{where}must be {field_range(cls, name)}, written in ASCII digits; got {value[:40]!r}")
+        return value
 
 
 class StreamConfig(_Frozen):
@@ -194,6 +239,52 @@ class RegressionConfig(_Frozen):
         return self
 
 
+class ReplayConfig(_Frozen):
+    """Experience replay: the MLP plus a reservoir buffer of raw past samples replayed every step."""
+
+    hidden: int = Field(32, ge=1, le=1024, description="hidden width")
+    lr: LearningRate = Field(0.1, description="learning rate (tuned: benchmarks/tune_baselines.py)")
+    memory: int = Field(200, ge=1, le=100_000, description="buffer slots (raw past samples kept)")
+
+
+class EWCConfig(_Frozen):
+    """Online EWC: the MLP plus a quadratic penalty on moving weights the Fisher says mattered."""
+
+    hidden: int = Field(32, ge=1, le=1024, description="hidden width")
+    lr: LearningRate = Field(0.001, description="learning rate (tuned: benchmarks/tune_baselines.py)")
+    lam: float = Field(100.0, ge=0.0, le=1e8, description="penalty strength λ of λ Σ F (θ − θ*)²")
+    gamma: float = Field(0.9, ge=0.0, le=1.0, description="Fisher decay γ: F ← γ F + F_new at each stage end")
+
+
+class LwFConfig(_Frozen):
+    """Learning without Forgetting: the MLP distilled towards its stage-start copy on old classes."""
+
+    hidden: int = Field(32, ge=1, le=1024, description="hidden width")
+    lr: LearningRate = Field(0.003, description="learning rate (tuned: benchmarks/tune_baselines.py)")
+    alpha: float = Field(100.0, ge=0.0, le=1000.0, description="weight α of the distillation term")
+    temperature: float = Field(1.0, gt=0.0, le=100.0, description="softening temperature T")
+
+
+class AGEMConfig(_Frozen):
+    """A-GEM: the MLP whose gradient is projected so that the loss on an episodic memory does not rise."""
+
+    hidden: int = Field(32, ge=1, le=1024, description="hidden width")
+    lr: LearningRate = Field(0.003, description="learning rate (tuned: benchmarks/tune_baselines.py)")
+    memory: int = Field(200, ge=1, le=100_000, description="episodic memory (raw past samples kept), shared by stages")
+    memory_batch: int = Field(
+        200, ge=1, le=1024, description="memory samples of each reference gradient; the whole memory by default"
+    )
+
+
+class SLDAConfig(_Frozen):
+    """Streaming LDA on the frozen features: class means and one shared covariance, no gradient steps."""
+
+    covariance: Literal["shared", "identity"] = Field(
+        "shared", description="shared: streaming LDA; identity: the nearest-class-mean classifier"
+    )
+    shrinkage: float = Field(1e-4, gt=0.0, le=1.0, description="ε of the precision ((1 − ε) Σ + ε I)⁻¹")
+
+
 class JointConfig(_Frozen):
     """The i.i.d. upper bound: one model trained on all stages' data shuffled together."""
 
@@ -235,6 +326,11 @@ class Config(_Frozen):
     dkvb: DKVBConfig = DKVBConfig()
     linear: LinearConfig = LinearConfig()
     mlp: MLPConfig = MLPConfig()
+    replay: ReplayConfig = ReplayConfig()
+    ewc: EWCConfig = EWCConfig()
+    lwf: LwFConfig = LwFConfig()
+    agem: AGEMConfig = AGEMConfig()
+    slda: SLDAConfig = SLDAConfig()
     joint: JointConfig = JointConfig()
     regression: RegressionConfig = RegressionConfig()
     train: TrainConfig = TrainConfig()
@@ -304,10 +400,7 @@ class Config(_Frozen):
 
     @classmethod
     def from_json(cls, text: str) -> Config:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError([("config", f"not valid JSON ({exc.msg} at line {exc.lineno})")]) from exc
+        data = safe_json.loads(text, "config")
         if not isinstance(data, dict):
             raise ConfigError([("config", "must be a JSON object of sections")])
         return cls.from_dict(data)
@@ -450,17 +543,9 @@ def validate_config(cls: type[Config], data: Any) -> Config:
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
     """Read a JSON config file into a dict (validated later, with overrides applied)."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError([("--config", f"no such file: {p}")])
-    if p.stat().st_size > 1_000_000:
-        raise ConfigError([("--config", "file larger than 1 MB; a config is a small JSON object")])
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError([("--config", f"{p} is not valid JSON: {exc}")]) from None
+    data = safe_json.loads(safe_json.read_file(path, "--config"), "--config")
     if not isinstance(data, dict):
-        raise ConfigError([("--config", f"{p} must hold a JSON object of sections")])
+        raise ConfigError([("--config", f"{str(path)[:200]} must hold a JSON object of sections")])
     return data
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from dkvb_core.config import Config
 from dkvb_core.errors import ConfigError
-from dkvb_core.models import REGISTRY
+from dkvb_core.models import REGISTRY, model_names
 
 # Every registered model that can do regression (its spec lists the task), in registry order.
 REGRESSION_MODELS = [name for name, spec in REGISTRY.items() if "regression" in spec.tasks]
@@ -16,6 +16,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "toy": {},
     # The paper's failure case: too few keys, so keys are shared across stages and overwritten.
     "toy-4-keys": {"dkvb": {"keys_per_codebook": 4}},
+    # The seed setting with every registered model: DKVB against replay, EWC, LwF, A-GEM and streaming LDA.
+    "toy-baselines": {"train": {"models": list(model_names())}},
     # scikit-learn digits on raw pixels, 5 stages of 2 classes.
     "digits": {
         "stream": {"kind": "digits", "num_classes": 10, "classes_per_stage": 2, "stage_order": "consecutive"},

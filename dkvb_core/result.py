@@ -20,6 +20,7 @@ import numpy as np
 
 from dkvb_core import metrics
 from dkvb_core.config import Config
+from dkvb_core.errors import DataError
 
 FORMAT_VERSION = 1
 NO_CLASS = 255  # a predicted class where every logit ties (an untouched value, a zero probe): never correct
@@ -166,33 +167,22 @@ class RunResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunResult:
-        if data.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"run file: format_version {data.get('format_version')!r} is not {FORMAT_VERSION}")
-        kwargs: dict[str, Any] = {}
-        for f in fields(cls):
-            raw = data.get(f.name)
-            if f.name == "config":
-                kwargs["config"] = Config.from_dict(raw)
-            elif f.name == "models":
-                kwargs["models"] = {
-                    k: ModelRecord(**{mk: _decode(mv) for mk, mv in rec.items()}) for k, rec in raw.items()
-                }
-            elif f.name == "grid":
-                kwargs["grid"] = None if raw is None else GridSpec(**raw)
-            elif f.name in ("stage_classes",):
-                kwargs[f.name] = tuple(tuple(s) for s in raw)
-            elif f.name == "class_names":
-                kwargs[f.name] = tuple(raw)
-            else:
-                kwargs[f.name] = _decode(raw)
-        return cls(**kwargs)
+        """Rebuild a run from :meth:`to_dict`'s form, every member checked against the run schema
+        (:mod:`dkvb_core.run_file`); a fault raises :class:`DataError` naming the member."""
+        from dkvb_core.run_file import check_document
+
+        if not isinstance(data, dict):
+            raise DataError("run file: document: must be a JSON object")
+        return cls(**check_document(data))
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
 
     @classmethod
-    def from_json(cls, text: str) -> RunResult:
-        return cls.from_dict(json.loads(text))
+    def from_json(cls, text: str | bytes) -> RunResult:
+        from dkvb_core.run_file import parse_document
+
+        return cls.from_dict(parse_document(text))
 
     def save(self, path: str | Path) -> None:
         """Write ``.json`` or ``.npz`` (the npz holds the same JSON document as one string)."""
@@ -204,11 +194,10 @@ class RunResult:
 
     @classmethod
     def load(cls, path: str | Path) -> RunResult:
-        p = Path(path)
-        if p.suffix == ".npz":
-            with np.load(p, allow_pickle=False) as z:
-                return cls.from_json(str(z["run"]))
-        return cls.from_json(p.read_text(encoding="utf-8"))
+        """Read a ``.json`` or ``.npz`` run file; any fault is a :class:`DataError` naming what is wrong."""
+        from dkvb_core.run_file import read_document
+
+        return cls.from_dict(read_document(path))
 
     def to_npz_bytes(self) -> bytes:
         buf = io.BytesIO()
@@ -229,16 +218,4 @@ def _encode(value: Any) -> Any:
         return {k: _encode(v) for k, v in value.items()}
     if isinstance(value, (np.floating, np.integer)):
         return value.item()
-    return value
-
-
-def _decode(value: Any) -> Any:
-    if isinstance(value, dict) and "__ndarray__" in value:
-        dtype = np.dtype(value["dtype"])
-        if dtype.hasobject:
-            raise ValueError("run file: object arrays are not allowed")
-        raw = base64.b64decode(value["__ndarray__"])
-        return np.frombuffer(raw, dtype=dtype).reshape(value["shape"]).copy()
-    if isinstance(value, dict):
-        return {k: _decode(v) for k, v in value.items()}
     return value

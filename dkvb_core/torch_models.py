@@ -94,3 +94,42 @@ class MLPStack(nn.Module):
         for layer in self.layers[:-1]:
             x = torch.relu(layer(x))
         return self.layers[-1](x)
+
+
+# --- references of the continual-learning baselines' extra terms (autograd does the rest) ---------
+
+
+def empirical_fisher(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[torch.Tensor]:
+    """Diagonal empirical Fisher: each parameter's squared gradient of ``log p(y | x)``, one sample
+    at a time, averaged over the samples (online EWC's importance)."""
+    params = list(model.parameters())
+    total = [torch.zeros_like(p) for p in params]
+    for xi, yi in zip(x, y, strict=True):
+        log_p = torch.log_softmax(model(xi[None]), dim=1)[0, yi]
+        for acc, g in zip(total, torch.autograd.grad(log_p, params), strict=True):
+            acc += g * g
+    return [t / len(x) for t in total]
+
+
+def ewc_penalty(model: nn.Module, fisher: list[torch.Tensor], anchor: list[torch.Tensor], lam: float) -> torch.Tensor:
+    """Online EWC's penalty ``lam * sum F (theta - theta*)^2``."""
+    return lam * sum((f * (p - a) ** 2).sum() for p, f, a in zip(model.parameters(), fisher, anchor, strict=True))
+
+
+def lwf_distillation(
+    logits: torch.Tensor, old_logits: torch.Tensor, seen: torch.Tensor, temperature: float, alpha: float
+) -> torch.Tensor:
+    """LwF's term ``alpha * KL(q || p)``, batch mean, between the old (``q``) and current (``p``)
+    softmax at ``temperature`` over the ``seen`` classes."""
+    log_p = torch.log_softmax(logits[:, seen] / temperature, dim=1)
+    q = torch.softmax(old_logits[:, seen] / temperature, dim=1)
+    return alpha * torch.nn.functional.kl_div(log_p, q, reduction="batchmean")
+
+
+def agem_project(grads: list[torch.Tensor], ref: list[torch.Tensor]) -> list[torch.Tensor]:
+    """A-GEM: if ``g . g_ref < 0`` over all parameters, ``g - (g . g_ref / g_ref . g_ref) g_ref``."""
+    g, r = torch.cat([t.flatten() for t in grads]), torch.cat([t.flatten() for t in ref])
+    dot = torch.dot(g, r)
+    if dot >= 0:
+        return grads
+    return [t - (dot / torch.dot(r, r)) * u for t, u in zip(grads, ref, strict=True)]

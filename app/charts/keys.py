@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -204,7 +206,8 @@ def class_legend_html(result: RunResult) -> str:
     parts = []
     for t, classes in enumerate(result.stage_classes):
         chips = " ".join(
-            f"<span style='color:{class_colour(c)};font-weight:700'>● {result.class_names[c]}</span>" for c in classes
+            f"<span style='color:{class_colour(c)};font-weight:700'>● {html.escape(result.class_names[c])}</span>"
+            for c in classes
         )
         parts.append(f"Stage {t + 1}: {chips}")
     return " &nbsp;·&nbsp; ".join(parts)

@@ -32,7 +32,18 @@ NO_CLASS = "#f2f2f2"
 NO_CLASS_ID = 255
 # Model colours in registry order: the first four keep the colours talks have shown; later models
 # take the next distinct ones (none a class colour's near twin on the toy's first classes).
-_MODEL_COLOUR_CYCLE = ("#1f6feb", "#d62728", "#ff7f0e", "#6b7280", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")
+_MODEL_COLOUR_CYCLE = (
+    "#1f6feb",
+    "#d62728",
+    "#ff7f0e",
+    "#6b7280",
+    "#2ca02c",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#0f766e",  # dark teal and dark amber: the ninth and tenth models, apart from every class colour
+    "#a16207",
+)
 MODEL_LABELS = {name: spec.label for name, spec in REGISTRY.items()}
 MODEL_COLOURS = {name: _MODEL_COLOUR_CYCLE[i % len(_MODEL_COLOUR_CYCLE)] for i, name in enumerate(REGISTRY)}
 FONT = {"size": 16}

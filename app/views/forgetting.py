@@ -43,6 +43,9 @@ st.caption(
     "just-learned accuracy (closer to 0 is better)."
 )
 
+note = charts.stored_samples_note(result, models)
+if note:
+    st.text(note)
 st.dataframe(
     pd.DataFrame(charts.metrics_table(result, models)),
     hide_index=True,

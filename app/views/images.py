@@ -10,7 +10,7 @@ from typing import Any
 
 import streamlit as st
 
-from app import layout, runs
+from app import layout, plain, runs
 from app.charts import images as charts
 from app.charts.palette import MODEL_LABELS
 from dkvb_core import Config, ConfigError, DataError, RunResult, Stream, build_stream
@@ -107,7 +107,9 @@ def controls() -> Config | None:
         config = Config.from_dict(data)
     except ConfigError as exc:
         for field, message in exc.problems:
-            st.error(f"**{field}**: {message}. Showing the last valid settings.", icon=":material/error:")
+            plain.alert(
+                "error", "**{}**: {}. Showing the last valid settings.", field, message, icon=":material/error:"
+            )
         return st.session_state.get("img:config")
     st.session_state["img:config"] = config
     return config
@@ -135,7 +137,7 @@ def run_with_progress(config: Config) -> RunResult | None:
     outcome = runs.try_run(config, progress=progress)
     bar.empty()
     if outcome.error:
-        st.error(outcome.error, icon=":material/error:")
+        plain.alert("error", "{}", outcome.error, icon=":material/error:")
         return None
     return outcome.result
 
@@ -219,7 +221,7 @@ if result is None:
 try:
     stream = _stream(config.to_json())
 except DataError as exc:
-    st.error(str(exc), icon=":material/error:")
+    plain.alert("error", "{}", exc, icon=":material/error:")
     layout.end_page()
 stages = " | ".join(", ".join(stream.class_names[c] for c in classes) for classes in stream.stage_classes)
 st.caption(

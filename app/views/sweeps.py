@@ -8,6 +8,7 @@ spread across seeds, and a link that opens any config of the sweep in the Playgr
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -15,18 +16,19 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from app import layout
+from app import layout, plain
 from app.charts import sweeps as charts
 from app.charts.palette import MODEL_LABELS
 from app.url_state import config_to_query
 from app.views import PAGES
-from dkvb_core import Config, ConfigError, DataError, DKVBError
+from dkvb_core import Config, ConfigError, DKVBError
 from dkvb_core.config import describe_fields
 from dkvb_core.models import REGISTRY
 from dkvb_core.sweep import load_sweep, parse_spec
 from dkvb_core.sweep.job import SweepJob, out_dir_for, sweeps_root, user_sweep_dir
 from dkvb_core.sweep.spec import parse_value_list
 
+log = logging.getLogger("dkvb_explorer")
 PAGE_MAX_RUNS = 200
 PLAYGROUND_PATH = "playground"
 NO_AXIS = "—"
@@ -34,6 +36,7 @@ PRESET_CHOICES = {
     "toy": "The paper's toy (64 keys)",
     "toy-4-keys": "Too few keys (4 keys)",
     "digits": "Digits (8x8 pixels, 5 stages)",
+    "toy-baselines": "The paper's toy, every baseline (replay, EWC, LwF, A-GEM, SLDA)",
 }
 STEPS_CHOICES = [50, 100, 200, 500, 1000]
 # Values offered when a field is picked as an axis (any field works; these are good first tries).
@@ -46,6 +49,11 @@ SUGGESTED_VALUES = {
     "linear.lr": "0.01, 0.05, 0.2",
     "mlp.lr": "0.01, 0.05, 0.2",
     "mlp.hidden": "8, 32, 128",
+    "replay.memory": "50, 200, 1000",
+    "agem.memory": "50, 200, 1000",
+    "ewc.lam": "1, 10, 100",
+    "lwf.alpha": "0.3, 1, 3",
+    "slda.covariance": "shared, identity",
     "train.batch_size": "1, 10, 50",
     "train.optimizer": "sgd, adam",
     "stream.spread": "0.5, 0.7, 1.0, 1.5",
@@ -109,7 +117,8 @@ def spec_form() -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
 
 
 def show_problems(problems: list[tuple[str, str]]) -> None:
-    st.error("\n".join(f"- **{field}**: {msg}" for field, msg in problems), icon=":material/error:")
+    template = "\n".join("- **{}**: {}" for _ in problems)
+    plain.alert("error", template, *[part for problem in problems for part in problem], icon=":material/error:")
 
 
 def start_job(spec) -> None:
@@ -151,7 +160,7 @@ def run_tab() -> None:
         key="sweep:start",
     )
     if "sweep:start_error" in st.session_state:
-        st.warning(st.session_state["sweep:start_error"], icon=":material/hourglass_top:")
+        plain.alert("warning", "{}", st.session_state["sweep:start_error"], icon=":material/hourglass_top:")
     if data is not None:
         with st.expander("This sweep as a spec file, for the CLI"):
             st.code(json.dumps(data, indent=2), language="json")
@@ -211,12 +220,20 @@ def recent_sweeps() -> list[Path]:
 
 
 def load_into_session(path: str) -> None:
+    """Load a sweep folder's tables; whatever is wrong with the folder becomes a message, and the
+    tables already shown stay."""
+    warnings: list[str] = []
     try:
-        spec, runs, summary = load_sweep(user_sweep_dir(path))
-    except (DataError, OSError) as exc:
+        spec, runs, summary = load_sweep(user_sweep_dir(path), warnings)
+    except (DKVBError, OSError, ValueError) as exc:
         st.session_state["sweep:load_error"] = str(exc)
         return
+    except Exception as exc:  # a folder's content must never replace the page with a traceback
+        log.exception("loading sweep folder failed")
+        st.session_state["sweep:load_error"] = f"sweep dir: could not be read ({type(exc).__name__})"
+        return
     st.session_state.pop("sweep:load_error", None)
+    st.session_state["sweep:load_warnings"] = warnings
     keep_tables(spec.to_dict(), spec.axes, spec.seeds, runs, summary, path.strip())
 
 
@@ -231,7 +248,11 @@ def load_tab() -> None:
     a.text_input("Folder path", key="sweep:path", placeholder="sweeps/keys-vs-codebooks")
     b.button("Load", key="sweep:load_path", on_click=lambda: load_into_session(st.session_state["sweep:path"]))
     if "sweep:load_error" in st.session_state:
-        st.error(st.session_state["sweep:load_error"], icon=":material/error:")
+        plain.alert("error", "{}", st.session_state["sweep:load_error"], icon=":material/error:")
+    skipped = st.session_state.get("sweep:load_warnings") or []
+    if skipped:
+        template = "Some lines of the run log were skipped:\n\n" + "\n".join("- {}" for _ in skipped)
+        plain.alert("warning", template, *skipped, icon=":material/warning:")
 
 
 # --- results -------------------------------------------------------------------------------
@@ -327,7 +348,7 @@ def results() -> None:
         return
     summary, runs, axes = tables["summary"], tables["runs"], tables["axes"]
     st.subheader("Results")
-    st.caption(f"{len(summary)} configs, {len(runs)} runs · {tables['source']}")
+    plain.caption("{} configs, {} runs · {}", len(summary), len(runs), tables["source"])
     options = charts.metric_options(summary)
     default = options.index("dkvb/average_accuracy") if "dkvb/average_accuracy" in options else 0
     metric = st.selectbox("Metric", options, index=default, format_func=charts.metric_label, key="sweep:metric")
@@ -357,5 +378,5 @@ if st.session_state.get("sweep:job") is not None:
     job_panel()
 notice = st.session_state.pop("sweep:notice", None)
 if notice:
-    getattr(st, notice[0])(notice[1])
+    plain.alert(notice[0], "{}", notice[1])
 results()

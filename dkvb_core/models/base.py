@@ -58,9 +58,22 @@ class RunInputs:
     def num_seeds(self) -> int:
         return len(self.configs)
 
-    def rngs(self, tag: int) -> list[np.random.Generator]:
-        """One generator a seed for a model's initialisation: depends on the seed and the tag only."""
-        return [np.random.default_rng([c.seed, tag]) for c in self.configs]
+    def rngs(self, tag: int, purpose: int | None = None) -> list[np.random.Generator]:
+        """One generator a seed for a model's initialisation: depends on the seed and the tag only.
+
+        ``purpose`` gives the same model an independent stream for something else it draws
+        (a replay buffer's reservoir, memory batches), still independent of its neighbours.
+        """
+        key = [[c.seed, tag] if purpose is None else [c.seed, tag, purpose] for c in self.configs]
+        return [np.random.default_rng(k) for k in key]
+
+    def stage_rows(self, stage: int) -> list[np.ndarray]:
+        """Every seed's training rows of ``stage`` (what a model may revisit at the stage's end)."""
+        return [st.train_indices(stage) for st in self.streams]
+
+    def train_labels(self) -> np.ndarray:
+        """Training labels ``(S, N)`` of every seed's stream."""
+        return np.stack([st.y_train for st in self.streams]).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,15 @@ def softmax_(logits: np.ndarray) -> np.ndarray:
     np.exp(logits, out=logits)
     logits /= logits.sum(axis=-1, keepdims=True)
     return logits
+
+
+def xent_grad_(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Gradient of the batch-mean cross-entropy w.r.t. logits ``(S, B, n)`` (labels ``(S, B)``), in place."""
+    s, b, _ = logits.shape
+    p = softmax_(logits)
+    p[np.arange(s)[:, None], np.arange(b)[None, :], y] -= 1.0
+    p *= 1.0 / b
+    return p
 
 
 def predict_classes(logits: np.ndarray) -> np.ndarray:

@@ -42,6 +42,10 @@ class ModelSpec:
     stores: Callable[[Config], str] = field(default=keeps_nothing)
     tasks: tuple[str, ...] = ("classification",)
 
+    def keeps_samples(self, config: Config) -> bool:
+        """Whether the model keeps raw past samples (what the app says next to replay and A-GEM)."""
+        return not self.stores(config).startswith("no ")
+
     def make(self, inputs: RunInputs) -> Learner:
         module, func = self.build.split(":")
         builder: Builder = getattr(importlib.import_module(module), func)

@@ -23,6 +23,10 @@ MAX_BYTES = 5_000_000
 MAX_ROWS = 50_000
 MAX_CLASSES = 32
 MAX_STAGES = 32
+# Features beyond this make the baselines' float32 logits overflow and the grid meaningless; labels and
+# stages are whole numbers that must fit a 32-bit integer.
+MAX_ABS_FEATURE = 1e6
+MAX_ABS_LABEL = 2**31 - 1
 
 
 def read_csv_table(source: str | Path | bytes) -> pd.DataFrame:
@@ -68,6 +72,9 @@ def validate_table(df: pd.DataFrame) -> pd.DataFrame:
     df = _drop_index_column(df)
     df.columns = [str(c).strip() for c in df.columns]  # "Feature_1, Feature_2, Labels" is a common way to write it
     cols = list(df.columns)
+    twice = sorted({c for c in cols if cols.count(c) > 1})
+    if twice:
+        raise DataError(f"columns: {', '.join(twice)[:80]} appears more than once")
     required = [*FEATURES, LABELS]
     missing = [c for c in required if c not in cols]
     if missing:
@@ -94,10 +101,13 @@ def validate_table(df: pd.DataFrame) -> pd.DataFrame:
         if not np.isfinite(numeric.to_numpy(dtype=float)).all():
             raise DataError(f"{col}: infinite value; every value must be a finite number")
         df[col] = numeric
+    for col in FEATURES:
+        _check_within(df[col].to_numpy(dtype=float), col, MAX_ABS_FEATURE, "; rescale the data")
     for col in [c for c in (LABELS, STAGE) if c in cols]:
         values = df[col].to_numpy(dtype=float)
         if not np.all(values == np.round(values)):
             raise DataError(f"{col}: must hold whole numbers")
+        _check_within(values, col, MAX_ABS_LABEL, "")
     n_classes = df[LABELS].nunique()
     if n_classes < 2:
         raise DataError("Labels: only one class; at least 2 are needed")
@@ -108,6 +118,16 @@ def validate_table(df: pd.DataFrame) -> pd.DataFrame:
         if stages.min() < 0 or stages.nunique() > MAX_STAGES:
             raise DataError(f"Stage: stages must be whole numbers >= 0, at most {MAX_STAGES} distinct")
     return df
+
+
+def _check_within(values: np.ndarray, col: str, limit: float, hint: str) -> None:
+    """Every value in [-limit, limit]; else a DataError naming the column, the row and the limit."""
+    bad = np.flatnonzero(np.abs(values) > limit)
+    if len(bad):
+        row = int(bad[0])
+        raise DataError(
+            f"{col}: value {values[row]:.6g} in data row {row + 1} is outside [-{limit:,.0f}, {limit:,.0f}]{hint}"
+        )
 
 
 def stream_from_table(

@@ -7,11 +7,14 @@ Ctrl-C stops handing out runs; finished runs stay in DIR and the same command re
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from dkvb_core.cli import ascii_int
 from dkvb_core.errors import ConfigError
 from dkvb_core.sweep.executors import EXECUTORS
 from dkvb_core.sweep.runner import run_sweep
@@ -41,8 +44,8 @@ def add_sweep_command(sub: Any, name: str) -> None:
     p.add_argument("--out", required=True, help="results directory (created; a sweep there is resumed)")
     p.add_argument("--executor", default="local", help=f"one of {', '.join(EXECUTORS)} (default local)")
     p.add_argument("--address", help="ray: address of a running cluster (default: start a local instance)")
-    p.add_argument("--workers", type=int, help="local pool processes / local Ray CPUs (default: one per core)")
-    p.add_argument("--max-runs", type=int, help="stop after this many new runs (resume later)")
+    p.add_argument("--workers", type=ascii_int, help="local pool processes / local Ray CPUs (default: one per core)")
+    p.add_argument("--max-runs", type=ascii_int, help="stop after this many new runs (resume later)")
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     p.add_argument("--stop-file", help="stop handing out runs once this file exists (the app's cancel button)")
     p.set_defaults(handler=cmd_sweep)
@@ -57,6 +60,23 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ConfigError([("--workers", f"must be an integer in [1, 256]; got {args.workers}")])
     if args.max_runs is not None and not 1 <= args.max_runs <= MAX_RUNS:
         raise ConfigError([("--max-runs", f"must be an integer in [1, {MAX_RUNS}]; got {args.max_runs}")])
+    if args.executor == "ray" and importlib.util.find_spec("ray") is None:
+        raise ConfigError([("--executor", "ray is not installed here; pip install 'dkvb-explorer[ray]', or use local")])
+    _check_out(args.out)
+
+
+def _check_out(text: str) -> None:
+    """``--out``: a folder path that is not empty, holds no control characters and is not a file."""
+    if not text.strip():
+        raise ConfigError([("--out", "give a folder for the results; got an empty path")])
+    if any(ord(ch) < 32 for ch in text):
+        raise ConfigError([("--out", "a folder path may not hold control characters (NUL, newline, ...)")])
+    p = Path(text)
+    if p.exists() and not p.is_dir():
+        raise ConfigError([("--out", f"{text[:80]} is a file; give a folder (it is created if missing)")])
+    existing = next((a for a in [p, *p.absolute().parents] if a.exists()), None)
+    if existing is not None and not os.access(existing, os.W_OK):
+        raise ConfigError([("--out", f"cannot write in {str(existing)[:80]} (permission denied)")])
 
 
 class SweepBar:
@@ -120,6 +140,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             progress=bar,
             max_new_runs=args.max_runs,
             should_stop=(lambda: Path(args.stop_file).exists()) if args.stop_file else None,
+            warn=lambda line: print(f"warning: {line}", file=sys.stderr, flush=True),
         )
     except KeyboardInterrupt:
         bar.close()

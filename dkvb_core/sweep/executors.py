@@ -11,6 +11,8 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import socket
+import threading
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
@@ -132,13 +134,17 @@ class RayExecutor(SweepExecutor):
                 "logging_level": logging.ERROR,
             }
             if address:
+                check_ray_address(address)
                 kwargs.pop("include_dashboard")
                 kwargs["address"] = address
             else:
                 kwargs["num_cpus"] = num_cpus or default_workers()
                 kwargs["object_store_memory"] = LOCAL_OBJECT_STORE_BYTES
             try:
-                ray.init(**kwargs)
+                if address:
+                    _init_within(ray, kwargs, address)
+                else:
+                    ray.init(**kwargs)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 where = f"the cluster at {address}" if address else "a local Ray instance"
                 raise DKVBError(f"--address: could not connect to {where}: {exc}") from None
@@ -168,6 +174,46 @@ class RayExecutor(SweepExecutor):
         if self._started and self._ray.is_initialized():
             self._ray.shutdown()
         self._started = False
+
+
+RAY_CONNECT_TIMEOUT_S = 10.0  # a TCP answer from the cluster's address
+RAY_INIT_TIMEOUT_S = 30.0  # joining the cluster there
+
+
+def check_ray_address(address: str, timeout: float = RAY_CONNECT_TIMEOUT_S) -> None:
+    """``--address`` is ``auto``, or ``[ray://]HOST:PORT`` that answers within ``timeout`` seconds."""
+    if address == "auto":
+        return
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+        raise DKVBError(f"--address: expected HOST:PORT (or ray://HOST:PORT, or auto); got {address[:80]!r}")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise DKVBError(
+            f"--address: nothing answers at {host}:{port} within {timeout:.0f} s ({exc.strerror or exc}); "
+            "is the Ray cluster up, and is this its address?"
+        ) from None
+
+
+def _init_within(ray: Any, kwargs: dict[str, Any], address: str, timeout: float = RAY_INIT_TIMEOUT_S) -> None:
+    """``ray.init`` on a cluster, given up after ``timeout`` s: on an address where something else
+    answers (a proxy, another service) Ray retries for ever."""
+    failure: list[BaseException] = []
+
+    def init() -> None:
+        try:
+            ray.init(**kwargs)
+        except BaseException as exc:  # re-raised in the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=init, name="ray-init", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise DKVBError(f"--address: no Ray cluster answered at {address} within {timeout:.0f} s")
+    if failure:
+        raise failure[0]
 
 
 def make_executor(kind: str, workers: int | None = None, address: str | None = None) -> SweepExecutor:

@@ -51,6 +51,8 @@ def user_sweep_dir(text: str, roots: list[Path] | None = None) -> Path:
     text = text.strip()
     if not text or len(text) > MAX_DIR_CHARS:
         raise DataError(f"Folder path: give a folder path of 1 to {MAX_DIR_CHARS} characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise DataError("Folder path: may not hold control characters (NUL, tab, newline, ...)")
     allowed = [r.resolve() for r in roots]
     path = Path(text)
     resolved = (path if path.is_absolute() else allowed[0] / path).resolve()

@@ -19,6 +19,7 @@ import pandas as pd
 from dkvb_core.errors import ConfigError, DataError, DKVBError
 from dkvb_core.sweep.executors import SweepExecutor, make_executor
 from dkvb_core.sweep.ids import config_id, config_json, run_id_from_json
+from dkvb_core.sweep.lock import folder_lock
 from dkvb_core.sweep.spec import MAX_RUNS, SweepSpec, load_spec
 from dkvb_core.sweep.table import RUNS_LOG, SPEC_JSON, RunLog, runs_frame, summary_frame, write_tables
 from dkvb_core.sweep.task import Task
@@ -89,20 +90,44 @@ def run_sweep(
     progress: SweepProgress | None = None,
     should_stop: Callable[[], bool] | None = None,
     max_new_runs: int | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> SweepOutcome:
     """Finish ``spec``'s runs into ``out_dir`` and return the tables.
 
     ``executor``: ``local`` (process pool, default), ``ray`` (``address`` of a cluster, or a local
     instance), ``inline``, or an executor object (left open). ``should_stop`` is polled after each
     task; when it returns true the tasks not started are cancelled. ``max_new_runs`` stops
-    handing out tasks once that many new runs are logged (a budget, and a way to test resuming).
+    handing out tasks once that many new runs are logged (a budget, and a way to test resuming; a
+    config's seeds are split to fit it). ``warn`` receives one line per bad log line skipped. One
+    sweep at a time holds ``out_dir`` (a second one raises DKVBError before writing anything).
     """
-    start = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    with folder_lock(out):
+        return _run_locked(spec, out, executor, workers, address, grouping, progress, should_stop, max_new_runs, warn)
+
+
+def _run_locked(
+    spec: SweepSpec,
+    out: Path,
+    executor: str | SweepExecutor,
+    workers: int | None,
+    address: str | None,
+    grouping: Grouping,
+    progress: SweepProgress | None,
+    should_stop: Callable[[], bool] | None,
+    max_new_runs: int | None,
+    warn: Callable[[str], None] | None,
+) -> SweepOutcome:
+    """:func:`run_sweep`'s work, with ``out``'s lock held."""
+    start = time.perf_counter()
     (out / SPEC_JSON).write_text(json.dumps(spec.to_dict(), indent=2) + "\n", encoding="utf-8")
     log = RunLog(out)
-    tasks, skipped = plan_tasks(spec, log.done_ids(), grouping)
+    done_ids = log.done_ids()
+    for problem in log.problems:
+        if warn is not None:
+            warn(problem)
+    tasks, skipped = plan_tasks(spec, done_ids, grouping)
     if max_new_runs is not None:
         tasks = _within_budget(tasks, max_new_runs)
     total = spec.num_runs
@@ -141,20 +166,30 @@ def run_sweep(
 
 
 def _within_budget(tasks: list[Task], budget: int) -> list[Task]:
+    """The first tasks holding at most ``budget`` runs; a task is cut to the seeds that still fit,
+    so a budget below a config's seed count still makes progress."""
     kept, used = [], 0
     for task in tasks:
-        if used + task.size > budget:
+        room = budget - used
+        if room <= 0:
             break
+        if task.size > room:
+            task = Task(task.config_id, task.config_json, task.seeds[:room], task.run_ids[:room], task.params)
         kept.append(task)
         used += task.size
     return kept
 
 
-def _spec_rows(spec: SweepSpec, out: Path) -> list[dict[str, Any]]:
+def _spec_rows(spec: SweepSpec, out: Path, warnings: list[str] | None = None) -> list[dict[str, Any]]:
     """The logged rows that belong to ``spec`` (an out dir may hold runs of an earlier spec too)."""
-    order = {rid: i for i, rid in enumerate(planned_run_ids(spec))}
-    rows = [row for row in RunLog(out).read() if row["run_id"] in order]
-    return sorted(rows, key=lambda row: order[row["run_id"]])
+    planned = [(rid, dict(task.params)) for task in plan_tasks(spec, set())[0] for rid in task.run_ids]
+    order = {rid: (i, point) for i, (rid, point) in enumerate(planned)}
+    log = RunLog(out)
+    # the swept values come from the spec, not from the line (the run id ties a line to its config)
+    rows = [{**row, "params": order[row["run_id"]][1]} for row in log.read() if row["run_id"] in order]
+    if warnings is not None:
+        warnings.extend(log.problems)
+    return sorted(rows, key=lambda row: order[row["run_id"]][0])
 
 
 def finished_tables(spec: SweepSpec, out: Path) -> None:
@@ -162,14 +197,18 @@ def finished_tables(spec: SweepSpec, out: Path) -> None:
     write_tables(out, _spec_rows(spec, out), spec.axes)
 
 
-def sweep_tables(spec: SweepSpec, out_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def sweep_tables(
+    spec: SweepSpec, out_dir: str | Path, warnings: list[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Runs and summary frames of ``spec``'s finished runs in ``out_dir``."""
-    runs = runs_frame(_spec_rows(spec, Path(out_dir)), spec.axes)
+    runs = runs_frame(_spec_rows(spec, Path(out_dir), warnings), spec.axes)
     return runs, summary_frame(runs, spec.axes)
 
 
-def load_sweep(out_dir: str | Path) -> tuple[SweepSpec, pd.DataFrame, pd.DataFrame]:
-    """A sweep's spec, runs frame and summary frame, read back from its out dir (the page uses it)."""
+def load_sweep(out_dir: str | Path, warnings: list[str] | None = None) -> tuple[SweepSpec, pd.DataFrame, pd.DataFrame]:
+    """A sweep's spec, runs frame and summary frame, read back from its out dir (the page uses it).
+
+    Bad log lines are skipped; what was wrong with them is appended to ``warnings``."""
     d = Path(out_dir)
     if not (d / SPEC_JSON).is_file():
         raise DataError(f"sweep dir: no {SPEC_JSON} in {d}; give the --out dir of a sweep")
@@ -177,7 +216,7 @@ def load_sweep(out_dir: str | Path) -> tuple[SweepSpec, pd.DataFrame, pd.DataFra
         spec = load_spec(d / SPEC_JSON, max_runs=MAX_RUNS)
     except ConfigError as exc:
         raise DataError(f"sweep dir: {d / SPEC_JSON} is not a valid sweep spec: {exc}") from None
-    runs, summary = sweep_tables(spec, d)
+    runs, summary = sweep_tables(spec, d, warnings)
     if runs.empty:
         raise DataError(f"sweep dir: no finished runs of this spec in {d / RUNS_LOG}")
     return spec, runs, summary

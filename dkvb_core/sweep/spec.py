@@ -15,6 +15,7 @@ import random
 from pathlib import Path
 from typing import Any, Literal
 
+from dkvb_core import safe_json
 from dkvb_core.config import Config, describe_fields, set_dotted
 from dkvb_core.errors import ConfigError
 from dkvb_core.presets import PRESETS, preset_dict
@@ -71,15 +72,8 @@ class SweepSpec:
 
 def load_spec(path: str | Path, max_runs: int = MAX_RUNS) -> SweepSpec:
     """Read a JSON sweep spec file (see :func:`parse_spec` for the format)."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError([("--spec", f"no such file: {p}")])
-    if p.stat().st_size > MAX_SPEC_BYTES:
-        raise ConfigError([("--spec", f"{p} is larger than 1 MB; a sweep spec is a small JSON object")])
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError([("--spec", f"{p} is not valid JSON: {exc}")]) from None
+    raw = safe_json.read_file(path, "--spec", MAX_SPEC_BYTES)
+    data = safe_json.loads(raw, "--spec", max_chars=MAX_SPEC_BYTES)
     return parse_spec(data, max_runs=max_runs)
 
 
@@ -124,14 +118,14 @@ def parse_spec(data: Any, max_runs: int = MAX_RUNS) -> SweepSpec:
             raise ConfigError([("sample_seed", f"must be an integer; got {sample_seed!r}")])
         points = _draw(axes, samples, sample_seed)
     spec = SweepSpec(name, base, mode, points, seeds, _jsonable(data))
-    _check_points(spec)
+    _check_points(spec, drop_repeats=mode == "random")
     return spec
 
 
 def _base_config(data: dict[str, Any]) -> Config:
     preset_name = data.get("preset", "toy")
-    if preset_name not in PRESETS:
-        raise ConfigError([("preset", f"unknown preset {preset_name!r}; one of {', '.join(PRESETS)}")])
+    if not isinstance(preset_name, str) or preset_name not in PRESETS:
+        raise ConfigError([("preset", f"unknown preset {str(preset_name)[:40]!r}; one of {', '.join(PRESETS)}")])
     merged = preset_dict(preset_name)
     base = data.get("base", {})
     if not isinstance(base, dict):
@@ -161,11 +155,11 @@ def _check_axes(axes: Any, mode: str) -> dict[str, list[Any] | dict[str, Any]]:
             raise ConfigError([(where, _unknown_field_message(field, known))])
         if mode == "grid" or isinstance(values, list):
             if not isinstance(values, list):
-                raise ConfigError([(where, f"must be a list of values ({known[field]}); got {values!r}")])
+                raise ConfigError([(where, f"must be a list of values ({known[field]}); got {_clip(values)}")])
             if not values:
                 raise ConfigError([(where, f"empty list of values; give at least one ({known[field]})")])
             if len({json.dumps(v, sort_keys=True) for v in values}) != len(values):
-                raise ConfigError([(where, f"values repeat; give each value once: {values!r}")])
+                raise ConfigError([(where, f"values repeat; give each value once: {_clip(values)}")])
             out[field] = values
         else:
             out[field] = _check_range(where, values, known[field])
@@ -247,18 +241,40 @@ def _draw(axes: dict[str, Any], samples: int, sample_seed: int) -> list[dict[str
     return points
 
 
-def _check_points(spec: SweepSpec) -> None:
-    """Build every point's Config once; a bad value or combination names the axis and the point."""
-    configs = []
+def _check_points(spec: SweepSpec, drop_repeats: bool = False) -> None:
+    """Build every point's Config once; a bad value or combination names the axis and the point.
+
+    Two points giving the same config (``1`` and ``1.0``) would share their run ids and one row of
+    the table: a grid names them, random sampling drops the repeat."""
+    configs, points, seen = [], [], {}
     for point in spec.points:
         try:
-            configs.append(spec.base.replace(**point))
+            config = spec.base.replace(**point)
         except ConfigError as exc:
             field, msg = exc.problems[0]
             where = f"axes.{field}" if field in point else field
-            shown = ", ".join(f"{k}={v!r}" for k, v in point.items())
-            raise ConfigError([(where, f"{msg} (at {shown})")]) from None
+            raise ConfigError([(where, f"{msg} (at {_shown(point)})")]) from None
+        canonical = config.to_json()
+        if canonical in seen:
+            if drop_repeats:
+                continue
+            raise ConfigError(
+                [("axes", f"{_shown(seen[canonical])} and {_shown(point)} give the same config; give each value once")]
+            )
+        seen[canonical] = point
+        configs.append(config)
+        points.append(point)
+    spec.points = points
     spec._configs = configs
+
+
+def _clip(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _shown(point: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in point.items())[:200]
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

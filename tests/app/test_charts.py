@@ -187,3 +187,31 @@ def test_palette_distinct_colours_for_many_classes():
     assert len(set(colours)) == 32
     scale = palette.region_colourscale(8)
     assert scale[-1][1] == palette.NO_CLASS
+
+
+def test_forgetting_charts_stay_legible_with_every_model():
+    """Nine models: matrices wrap onto rows of five, anytime panels into two columns, bar labels
+    move to hover; the table says which models keep raw past samples."""
+    from dkvb_core import Config, run
+    from dkvb_core.models import REGISTRY
+
+    models = list(REGISTRY)
+    cfg = Config().replace(**{"train.steps_per_stage": 10, "train.models": models, "record.grid_size": 0})
+    r = run(cfg)
+    mats = forgetting.accuracy_matrices(r, models, height=300)
+    assert len(mats.data) == len(models) and mats.layout.height == 300 * 2
+    assert {t.xaxis for t in mats.data[:5]} == {"x", "x2", "x3", "x4", "x5"} and mats.data[5].xaxis == "x6"
+    anytime = forgetting.anytime_accuracy(r, models, height_per_model=200)
+    assert anytime.layout.height == 200 * 5 + 120  # 9 panels in 2 columns: 5 rows
+    assert len(anytime.layout.shapes) == len(models) * (r.num_stages - 1)  # none in the empty tenth cell
+    bars = forgetting.forgetting_bars(r, models)
+    assert len(bars.data) == 2 * len(models) and all(t.text is None for t in bars.data[1::2])
+    colours = [t.marker.color for t in bars.data[::2]]
+    assert len(set(colours)) == len(models)  # no two models share a colour
+    table = forgetting.metrics_table(r, models)
+    keeps = {row["model"]: row["keeps"] for row in table}
+    assert keeps["Replay"].startswith("200 past samples") and keeps["A-GEM"].startswith("200 past samples")
+    assert keeps["DKVB"] == "no past samples" and keeps["EWC"] == "no past samples"
+    note = forgetting.stored_samples_note(r, models)
+    assert "Replay keeps 200" in note and "A-GEM keeps 200" in note and "EWC" not in note
+    assert forgetting.stored_samples_note(r, ["dkvb", "ewc"]) == ""

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dkvb_core import image_encoder
+from tests.app.plain_text import shown
 
 ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 PAGE = "views/images.py"  # relative to the entry script
@@ -79,7 +80,7 @@ def test_missing_fashion_mnist_says_how_to_install(tmp_path, monkeypatch):
     at = open_page()
     at.radio(key="img:dataset").set_value("fashion").run()
     assert not at.exception
-    text = " ".join(w.value for w in at.warning)
+    text = shown(" ".join(w.value for w in at.warning))
     assert "apt-get install dataset-fashion-mnist" in text and "MNIST 5k" in text
     assert not at.metric  # nothing is trained on a set that is not there
 
@@ -96,7 +97,7 @@ def test_no_models_is_named_and_the_last_results_stay():
     at = open_page()
     at.multiselect(key="img:models").set_value([]).run()
     assert not at.exception
-    assert any("train.models" in e.value for e in at.error)
+    assert any("train.models" in shown(e.value) for e in at.error)
     assert len(at.metric) == 4  # the last valid run is still on screen
 
 
@@ -107,7 +108,7 @@ def test_broken_weights_file_is_a_message_not_a_traceback(tmp_path, monkeypatch)
     at.number_input(key="img:seed").set_value(777).run()  # a config no other test has cached
     at.radio(key="img:encoder").set_value("cnn").run()
     assert not at.exception
-    assert any("corrupt or not a torch state dict" in e.value for e in at.error)
+    assert any("corrupt or not a torch state dict" in shown(e.value) for e in at.error)
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app.plain_text import shown
+
 ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 PAGES = Path(__file__).resolve().parents[2] / "app" / "views"
 SMALL = {"train.steps_per_stage": "100", "record.every": "20"}
@@ -92,7 +94,7 @@ def test_models_control_changes_the_panels():
 def test_a_shared_link_reproduces_the_settings_and_garbage_is_warned():
     at = start(**{"dkvb.keys_per_codebook": "4", "dkvb.lr": "fast", "view.figure": "nonsense"})
     assert widget(at, "select_slider", "Keys per codebook").value == 4
-    text = " ".join(w.value for w in at.warning)
+    text = shown(" ".join(w.value for w in at.warning))
     assert "dkvb.lr" in text and "view.figure" in text
     assert at.metric[0].value == "50%"
 
@@ -102,13 +104,13 @@ def test_inconsistent_settings_are_named_and_the_last_result_stays():
     widget(at, "slider", "Classes").set_value(3).run()
     widget(at, "slider", "Classes per stage").set_value(5).run()
     assert not at.exception
-    errors = " ".join(e.value for e in at.sidebar.error)
+    errors = shown(" ".join(e.value for e in at.sidebar.error))
     assert "stream.classes_per_stage" in errors
     assert len(charts(at)) == 1  # the previous valid run is still drawn
-    main_area = " ".join(w.value for w in at.main.warning)  # said next to the chart, not only in the sidebar
+    main_area = shown(" ".join(w.value for w in at.main.warning))  # said next to the chart, not only in the sidebar
     assert "last valid settings" in main_area and "stream.classes_per_stage" in main_area
     widget(at, "slider", "Classes per stage").set_value(1).run()
-    assert not any("last valid settings" in w.value for w in at.main.warning)
+    assert not any("last valid settings" in shown(w.value) for w in at.main.warning)
 
 
 def test_presentation_mode_hides_the_controls():

@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dkvb_core.sweep import parse_spec, run_sweep
+from tests.app.plain_text import shown
 
 ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 PAGE = "views/sweeps.py"  # relative to the entry script
@@ -32,7 +33,7 @@ def open_page() -> AppTest:
 
 
 def errors(at: AppTest) -> str:
-    return "\n".join(e.value for e in at.error)
+    return shown("\n".join(e.value for e in at.error))
 
 
 def test_page_opens_with_a_valid_default_sweep():
@@ -162,7 +163,7 @@ def test_cancel_keeps_finished_runs_and_stops_early():
     assert job.state == "cancelled" and 0 <= job.done < job.total
     at.run()
     assert not at.exception
-    assert any(f"Cancelled after {job.done} of 48 runs" in w.value for w in at.warning)
+    assert any(f"Cancelled after {job.done} of 48 runs" in shown(w.value) for w in at.warning)
 
 
 def test_picking_an_axis_suggests_values_or_the_default():

@@ -50,8 +50,8 @@ def test_config_file_and_set_override(tmp_path):
 
 
 def test_save_run_and_several_seeds(tmp_path):
-    out, saved = tmp_path / "r.json", tmp_path / "run.npz"
-    assert main(["run", *QUICK, "--seeds", "2", "--out", str(out), "--save-run", str(saved)]) == 0
+    out, saved = tmp_path / "r.json", tmp_path / "run-1.npz"
+    assert main(["run", *QUICK, "--seeds", "2", "--out", str(out), "--save-run", str(tmp_path / "run-{seed}.npz")]) == 0
     assert set(json.loads(out.read_text())["seeds"]) == {"0", "1"}
     assert saved.stat().st_size > 1000
 
@@ -102,3 +102,20 @@ def test_importing_the_package_is_light():
     code = "import sys, dkvb_core; dkvb_core.run; print('torch' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.split() == ["True"]
+
+
+def test_the_baselines_run_from_the_cli_and_their_preset(tmp_path):
+    out = tmp_path / "b.json"
+    args = ["run", "--preset", "toy", *QUICK, "--set", 'train.models=["replay","ewc","slda"]', "--set", "ewc.lam=3"]
+    assert main([*args, "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert list(doc["results"]) == ["replay", "ewc", "slda"] and doc["config"]["ewc"]["lam"] == 3.0
+    assert doc["results"]["slda"]["average_accuracy"] > 0.9  # a class-mean classifier on separable toy data
+    from dkvb_core import preset
+    from dkvb_core.models import model_names
+
+    assert preset("toy-baselines").train.models == model_names() and preset("toy").train.models == (
+        "dkvb",
+        "linear",
+        "mlp",
+    )

@@ -1,6 +1,8 @@
 """The numpy learners take the same steps as the torch modules trained by autograd (cross-entropy and
 squared loss; hard and soft key-value readout)."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -10,7 +12,18 @@ from dkvb_core.encoders import RandomProjectionSplit
 from dkvb_core.models.baselines import LinearLearner, MLPLearner
 from dkvb_core.models.dkvb import DKVBLearner, readout_weights
 from dkvb_core.models.losses import SquaredError, make_loss
-from dkvb_core.torch_models import MLP, DKVBClassifier, LinearProbe, MLPStack
+from dkvb_core.models.regularised import EWCLearner, LwFLearner
+from dkvb_core.models.replay import AGEMLearner, EpisodicMemory, ReplayLearner
+from dkvb_core.torch_models import (
+    MLP,
+    DKVBClassifier,
+    LinearProbe,
+    MLPStack,
+    agem_project,
+    empirical_fisher,
+    ewc_penalty,
+    lwf_distillation,
+)
 
 N, D, CLASSES, B, STEPS = 60, 5, 4, 6, 25
 
@@ -227,3 +240,170 @@ def test_dkvb_hard_and_soft_readout(data, reg_data, task, opt, temperature, topk
     np.testing.assert_allclose(fast.values[0], bn.values.detach().numpy().reshape(C * K, outputs), atol=1e-5)
     fast.inputs["all"] = slots[None]
     np.testing.assert_allclose(fast.logits("all")[0], ref(torch.from_numpy(x)).detach().numpy(), atol=1e-5)
+
+
+# --- the continual-learning baselines: the MLP's step plus each method's term --------------------
+
+HIDDEN = 7
+
+
+def mlp_twin(fast: MLPLearner) -> MLP:
+    """The torch MLP with the numpy learner's initial weights (seed 0 of the stack)."""
+    ref = MLP(D, HIDDEN, CLASSES)
+    with torch.no_grad():
+        ref.hidden.weight.copy_(torch.from_numpy(fast.W1[0].T))
+        ref.out.weight.copy_(torch.from_numpy(fast.W2[0].T))
+    return ref
+
+
+def assert_same_mlp(fast: MLPLearner, ref: MLP) -> None:
+    pairs = [(fast.W1, ref.hidden.weight.T), (fast.b1, ref.hidden.bias), (fast.W2, ref.out.weight.T)]
+    for mine, theirs in [*pairs, (fast.b2, ref.out.bias)]:
+        np.testing.assert_allclose(mine[0].reshape(theirs.shape), theirs.detach().numpy(), atol=2e-5)
+
+
+def make_opt(params, opt_name, lr):
+    return torch.optim.SGD(params, lr=lr) if opt_name == "sgd" else torch.optim.Adam(params, lr=lr)
+
+
+def xt(x, rows):
+    return torch.from_numpy(x[np.asarray(rows).reshape(-1)])
+
+
+def yt(y):
+    return torch.from_numpy(np.asarray(y).reshape(-1))
+
+
+def two_stages(rows):
+    """The steps' rows mapped so the first half of the steps sees stage 0 (rows < N/2), the rest stage 1."""
+    half = STEPS // 2
+    out = rows % (N // 2)
+    out[half:] += N // 2
+    return out, half, [np.arange(N // 2), np.arange(N // 2, N)]
+
+
+@pytest.mark.parametrize("opt", ["sgd", "adam"])
+def test_replay(data, opt):
+    x, y, rows = data
+    gens = [np.random.default_rng(k) for k in (1, 2, 3)]
+    fast = ReplayLearner({"train": x[None]}, CLASSES, opt, 0.05, B, HIDDEN, [gens[0]], 9, [gens[1]], [gens[2]])
+    ref = mlp_twin(fast)
+    optim = make_opt(list(ref.parameters()), opt, 0.05)
+    buf = np.zeros((1, B, CLASSES), np.float32)
+    replayed, seen = 0, set()
+    for r in rows:
+        fast.step(r[None], y[r][None], buf)
+        batch_x, batch_y = xt(x, r), yt(y[r])
+        if fast.last_replay is not None:
+            mem_rows, mem_y = fast.last_replay
+            assert mem_rows.shape[1] == min(B, fast.buffer.filled) and set(mem_rows[0]) <= seen
+            np.testing.assert_array_equal(mem_y[0], y[mem_rows[0]])  # the buffer keeps true (row, label) pairs
+            batch_x, batch_y = torch.cat([batch_x, xt(x, mem_rows)]), torch.cat([batch_y, yt(mem_y)])
+            replayed += 1
+        seen |= set(r)
+        loss = torch.nn.functional.cross_entropy(ref(batch_x), batch_y)
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+        assert_same_mlp(fast, ref)
+    assert replayed == STEPS - 1  # every step but the first replays
+
+
+@pytest.mark.parametrize("opt", ["sgd", "adam"])
+def test_ewc(data, opt):
+    x, y, rows = data
+    rows, half, stage_rows = two_stages(rows)
+    lam = 3.0
+    fast = EWCLearner(
+        {"train": x[None]}, CLASSES, opt, 0.05, B, HIDDEN, [np.random.default_rng(1)], lam, 0.9, y[None],
+        [[r] for r in stage_rows],
+    )  # fmt: skip
+    ref = mlp_twin(fast)
+    optim = make_opt(list(ref.parameters()), opt, 0.05)
+    buf = np.zeros((1, B, CLASSES), np.float32)
+    fisher = anchor = None
+    for t, r in enumerate(rows):
+        fast.step(r[None], y[r][None], buf)
+        loss = torch.nn.functional.cross_entropy(ref(xt(x, r)), yt(y[r]))
+        if fisher is not None:
+            loss = loss + ewc_penalty(ref, fisher, anchor, lam)
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+        assert_same_mlp(fast, ref)
+        if t + 1 in (half, STEPS):
+            stage = 0 if t + 1 == half else 1
+            fast.end_stage(stage)
+            new = empirical_fisher(ref, xt(x, stage_rows[stage]), yt(y[stage_rows[stage]]))
+            fisher = new if fisher is None else [0.9 * f + n for f, n in zip(fisher, new, strict=True)]
+            anchor = [p.detach().clone() for p in ref.parameters()]
+            for mine, theirs in zip(fast.fisher, fisher, strict=True):
+                theirs = theirs.numpy()
+                np.testing.assert_allclose(mine[0].reshape(theirs.T.shape), theirs.T, rtol=1e-4, atol=1e-6)
+    assert fast.anchored and all(f.max() > 0 for f in fast.fisher)
+
+
+@pytest.mark.parametrize("opt", ["sgd", "adam"])
+def test_lwf(data, opt):
+    x, y, rows = data
+    rows, half, _ = two_stages(rows)
+    stage_classes = ((0, 2), (1, 3))
+    fast = LwFLearner(
+        {"train": x[None]}, CLASSES, opt, 0.05, B, HIDDEN, [np.random.default_rng(1)], 1.5, 2.0, stage_classes
+    )
+    ref = mlp_twin(fast)
+    optim = make_opt(list(ref.parameters()), opt, 0.05)
+    buf = np.zeros((1, B, CLASSES), np.float32)
+    old = None
+    seen = torch.tensor([True, False, True, False])
+    for t, r in enumerate(rows):
+        fast.step(r[None], y[r][None], buf)
+        logits = ref(xt(x, r))
+        loss = torch.nn.functional.cross_entropy(logits, yt(y[r]))
+        if old is not None:
+            with torch.no_grad():
+                old_logits = old(xt(x, r))
+            loss = loss + lwf_distillation(logits, old_logits, seen, 2.0, 1.5)
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+        assert_same_mlp(fast, ref)
+        if t + 1 == half:
+            fast.end_stage(0)
+            old = copy.deepcopy(ref)
+    assert fast.seen.tolist() == seen.tolist()
+
+
+@pytest.mark.parametrize(("opt", "memory_batch"), [("sgd", 4), ("adam", 4), ("sgd", 8)])
+def test_agem(data, opt, memory_batch):
+    """A memory batch smaller than the memory is drawn at random; as large, it is the whole memory."""
+    x, y, rows = data
+    rows, half, stage_rows = two_stages(rows)
+    memory = EpisodicMemory(8, y[None], [np.random.default_rng(4)])
+    fast = AGEMLearner(
+        {"train": x[None]}, CLASSES, opt, 0.05, B, HIDDEN, [np.random.default_rng(1)], memory, memory_batch,
+        [np.random.default_rng(5)], [[r] for r in stage_rows],
+    )  # fmt: skip
+    ref = mlp_twin(fast)
+    params = list(ref.parameters())
+    optim = make_opt(params, opt, 0.05)
+    buf = np.zeros((1, B, CLASSES), np.float32)
+    projected = 0
+    for t, r in enumerate(rows):
+        fast.step(r[None], y[r][None], buf)
+        grads = torch.autograd.grad(torch.nn.functional.cross_entropy(ref(xt(x, r)), yt(y[r])), params)
+        assert (fast.last_reference is None) == (t < half)
+        if fast.last_reference is not None:
+            mem_rows, mem_y = fast.last_reference
+            assert set(mem_rows[0]) <= set(stage_rows[0]) and len(set(mem_rows[0])) == min(memory_batch, 8)
+            ref_loss = torch.nn.functional.cross_entropy(ref(xt(x, mem_rows)), yt(mem_y))
+            new = agem_project(list(grads), list(torch.autograd.grad(ref_loss, params)))
+            projected += new is not grads
+            grads = new
+        for p, g in zip(params, grads, strict=True):
+            p.grad = g.clone()
+        optim.step()
+        assert_same_mlp(fast, ref)
+        if t + 1 == half:
+            fast.end_stage(0)
+    assert projected > 0  # the projection was exercised, not only the plain step

@@ -155,3 +155,19 @@ def test_a_sweep_task_of_a_regression_config_keeps_the_mse_figures():
     config = cfg(num_stages=2)
     rows = run_task(Task("c0", config.to_json(), (0,), ("r0",), (("dkvb.lr", 0.1),)))
     assert set(rows[0]["metrics"]) == {f"{m}/{name}" for m in config.train.models for name in REGRESSION_METRICS}
+
+
+def test_run_files_of_regression_and_soft_readout_runs_are_checked(sweep_result):
+    doc = json.loads(sweep_result.to_json())
+    bad = json.loads(json.dumps(doc))
+    rec = bad["models"]["mlp"]
+    mse = RunResult.from_dict(doc).models["mlp"].stage_mse.copy()
+    mse[0, 0] = -1.0
+    rec["stage_mse"] = RunResult.from_dict(doc).to_dict()["models"]["mlp"]["stage_mse"] | {
+        "__ndarray__": __import__("base64").b64encode(mse.tobytes()).decode()
+    }
+    with pytest.raises(DataError, match=r"models\.mlp\.stage_mse"):
+        RunResult.from_dict(bad)
+    soft = run(Config.from_dict({"dkvb": {"readout": "soft", "topk": 4}, "train": {"steps_per_stage": 20}}))
+    back = RunResult.from_json(soft.to_json())
+    np.testing.assert_array_equal(back.models["dkvb"].readout_leak, soft.models["dkvb"].readout_leak)

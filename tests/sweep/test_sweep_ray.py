@@ -71,5 +71,5 @@ def test_a_bad_address_is_a_clear_error(tmp_path, capsys):
     args = ["--spec", str(spec), "--out", str(tmp_path / "o"), "--executor", "ray", "--address", "nohost"]
     code = main(["sweep", *args])
     assert code == 2
-    assert "error: --address: could not connect" in capsys.readouterr().err
+    assert "error: --address:" in capsys.readouterr().err
     assert not ray.is_initialized()
