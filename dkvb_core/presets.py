@@ -66,6 +66,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "linear": {"lr": 0.0003},
         "mlp": {"lr": 0.001},
         "joint": {"lr": 0.03},
+        "replay": {"lr": 0.01},
         "train": {"models": REGRESSION_MODELS, "optimizer": "adam"},
     },
     # Each stage a sinusoid of another amplitude in [0.1, 5] and phase in [0, pi] over the same inputs:
@@ -78,6 +79,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "linear": {"lr": 0.0003},
         "mlp": {"lr": 0.03},
         "joint": {"lr": 0.003},
+        "replay": {"lr": 0.0003},
         "train": {"models": REGRESSION_MODELS, "optimizer": "adam"},
     },
 }

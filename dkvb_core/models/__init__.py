@@ -60,6 +60,7 @@ _SPECS = (
         init_tag=0x24,
         step_cost=1.6,
         stores=lambda config: f"{config.replay.memory} past samples (a reservoir of the stream)",
+        tasks=BOTH,
     ),
     ModelSpec(
         "ewc",

@@ -32,6 +32,10 @@ class Loss:
     def predict(self, out: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def batch_grad(self, out: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """As :meth:`grad`, for a block of any number of rows (a batch plus replayed samples), in place."""
+        raise NotImplementedError
+
 
 class CrossEntropy(Loss):
     """Softmax cross-entropy, mean over the batch (``torch.nn.functional.cross_entropy``)."""
@@ -54,6 +58,11 @@ class CrossEntropy(Loss):
 
         return predict_classes(out)
 
+    def batch_grad(self, out: np.ndarray, y: np.ndarray) -> np.ndarray:
+        from dkvb_core.models.base import xent_grad_
+
+        return xent_grad_(out, y)
+
 
 class SquaredError(Loss):
     """Mean squared error of a single output (``torch.nn.functional.mse_loss``, reduction 'mean')."""
@@ -72,6 +81,11 @@ class SquaredError(Loss):
 
     def predict(self, out: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(out[..., 0], dtype=np.float32)
+
+    def batch_grad(self, out: np.ndarray, y: np.ndarray) -> np.ndarray:
+        out -= y[..., None]
+        out *= 2.0 / out.shape[1]
+        return out
 
 
 def make_loss(task: str) -> Loss:

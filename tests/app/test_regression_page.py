@@ -35,10 +35,11 @@ def metrics(at: AppTest) -> dict[str, float]:
 def test_default_sine_sweep_shows_curves_matrices_and_dkvb_keeps_old_ranges():
     at = open_page()
     m = metrics(at)
-    assert set(m) == {"DKVB", "Linear probe", "MLP", "Joint (i.i.d.)"}
+    assert set(m) == {"DKVB", "Linear probe", "MLP", "Joint (i.i.d.)", "Replay"}  # every model that can regress
     assert m["DKVB"] < m["MLP"] and m["DKVB"] < m["Linear probe"]
     charts = at.get("plotly_chart")
     assert len(charts) == 3  # the animation, the MSE matrices, the bars
+    assert m["Replay"] < m["MLP"]  # its reservoir keeps old ranges
     assert at.query_params["task"] == "regression"
     assert at.query_params["regression.num_stages"] == "3"
     assert not at.error

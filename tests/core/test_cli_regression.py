@@ -21,7 +21,7 @@ def test_sine_presets_write_mse_figures(tmp_path, preset):
     assert main(["run", "--preset", preset, *QUICK, "--out", str(out)]) == 0
     doc = json.loads(out.read_text())
     assert doc["task"] == "regression"
-    assert set(doc["results"]) == {"dkvb", "linear", "mlp", "joint"}
+    assert set(doc["results"]) == {"dkvb", "linear", "mlp", "joint", "replay"}  # every model that can regress
     for res in doc["results"].values():
         E = res["mse_matrix_lower_is_better"]
         assert len(E) == 5 and all(len(row) == 5 for row in E)

@@ -407,3 +407,37 @@ def test_agem(data, opt, memory_batch):
         if t + 1 == half:
             fast.end_stage(0)
     assert projected > 0  # the projection was exercised, not only the plain step
+
+
+@pytest.mark.parametrize("opt", ["sgd", "adam"])
+def test_replay_regression(reg_data, opt):
+    """Replay with squared loss on a 40-40 MLP: batch plus replayed samples, one mean squared error."""
+    x, y, rows = reg_data
+    gens = [np.random.default_rng(k) for k in (1, 2, 3)]
+    fast = ReplayLearner(
+        {"train": x[None]}, 1, opt, 0.01, B, (40, 40), [gens[0]], 9, [gens[1]], [gens[2]], SquaredError()
+    )
+    assert fast.buffer.y.dtype == np.float32
+    ref = MLPStack(1, (40, 40), 1)
+    with torch.no_grad():
+        for layer, W in zip(ref.layers, fast.weights, strict=True):
+            layer.weight.copy_(torch.from_numpy(W[0].T))
+    optim = make_opt(list(ref.parameters()), opt, 0.01)
+    buf = np.zeros((1, B, 1), np.float32)
+    replayed = 0
+    for r in rows:
+        fast.step(r[None], y[r][None], buf)
+        batch_x, batch_y = xt(x, r), yt(y[r])
+        if fast.last_replay is not None:
+            mem_rows, mem_y = fast.last_replay
+            np.testing.assert_array_equal(mem_y[0], y[mem_rows[0]])  # the buffer keeps true (row, target) pairs
+            batch_x, batch_y = torch.cat([batch_x, xt(x, mem_rows)]), torch.cat([batch_y, yt(mem_y)])
+            replayed += 1
+        loss = torch.nn.functional.mse_loss(ref(batch_x)[:, 0], batch_y)
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+    for layer, W, b in zip(ref.layers, fast.weights, fast.biases, strict=True):
+        np.testing.assert_allclose(W[0], layer.weight.detach().numpy().T, atol=2e-5)
+        np.testing.assert_allclose(b[0, 0], layer.bias.detach().numpy(), atol=2e-5)
+    assert replayed == STEPS - 1

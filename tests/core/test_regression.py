@@ -171,3 +171,28 @@ def test_run_files_of_regression_and_soft_readout_runs_are_checked(sweep_result)
     soft = run(Config.from_dict({"dkvb": {"readout": "soft", "topk": 4}, "train": {"steps_per_stage": 20}}))
     back = RunResult.from_json(soft.to_json())
     np.testing.assert_array_equal(back.models["dkvb"].readout_leak, soft.models["dkvb"].readout_leak)
+
+
+def test_seeds_run_together_give_the_numbers_of_separate_runs():
+    config = Config.from_dict(
+        {
+            "task": "regression",
+            "dkvb": {"readout": "soft", "topk": 4},
+            "mlp": {"lr": 0.001},
+            "joint": {"lr": 0.003},
+            "replay": {"lr": 0.01},
+            "train": {
+                "steps_per_stage": 40,
+                "models": ["dkvb", "linear", "mlp", "joint", "replay"],
+                "optimizer": "adam",
+            },
+            "record": {"every": 20},
+        }
+    )
+    together = run_seeds(config, [0, 1, 2])
+    for s in (0, 2):
+        alone = run(config.replace(seed=s))
+        for name, rec in alone.models.items():
+            assert np.isfinite(rec.stage_mse).all(), (s, name)
+            assert np.array_equal(rec.stage_mse, together[s].models[name].stage_mse), (s, name)
+            assert np.array_equal(rec.curve_predictions, together[s].models[name].curve_predictions), (s, name)
