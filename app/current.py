@@ -34,18 +34,24 @@ def current_result() -> RunResult | None:
     if runs.is_cached(config, stream):  # the usual case on a slider move back and forth: no spinner, no timer
         outcome = runs.try_run(config, stream)
     else:  # shown after half a second; before the first training step (key k-means with many codebooks
-        # and keys can take a while) it is the only sign of life
+        # and keys can take a while) it is the only sign of life. A newer setting or a closed tab stops it.
         with st.spinner("Training these settings…", show_time=True):
-            outcome = runs.try_run(config, stream, progress)
+            outcome = runs.try_run(config, stream, runs.SessionWatch(progress))
     bar.empty()
     if outcome.result is not None:
         st.session_state["last_result"] = outcome.result
         return outcome.result
-    plain.alert("error", "These settings cannot run: {}", outcome.error, icon=":material/error:")
+    show_refusal(outcome.error or "")
     previous = st.session_state.get("last_result")
     if previous is not None:
         st.info("Showing the previous result.", icon=":material/history:")
     return previous
+
+
+def show_refusal(message: str) -> None:
+    """Why these settings cannot run, as plain text (it may echo values from a link or a file)."""
+    st.error("These settings cannot run:", icon=":material/error:")
+    st.text(message)
 
 
 def upload_notice() -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dkvb_core import safe_json
+from dkvb_core.budget import add_budget_arguments, budget_from_args, check_budget
 from dkvb_core.config import Config, describe_fields, load_config_file, set_dotted
 from dkvb_core.errors import ConfigError, DKVBError
 from dkvb_core.presets import PRESETS, preset_dict
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         "hold {seed} (e.g. run-{seed}.npz) and every seed is saved",
     )
     run.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    add_budget_arguments(run)
     from dkvb_core.sweep.cli import add_sweep_command  # lazy: `run` does not need the sweep package
 
     SUBCOMMANDS.setdefault("sweep", add_sweep_command)
@@ -193,9 +195,27 @@ def _write(flag: str, path: Path, write: Any) -> None:
         raise ConfigError([(flag, f"could not write {str(path)[:80]}: {exc.strerror or exc}")]) from None
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from dkvb_core.engine import run_seeds
+def _csv_stream(config: Config) -> Any:
+    """A CSV stream read for the budget's estimate (its size is unknown until read); None otherwise."""
+    if config.stream.kind != "csv":
+        return None
+    from dkvb_core.streams import build_stream
 
+    return build_stream(config)
+
+
+def check_cli_budget(config: Config, args: argparse.Namespace, seeds: int) -> None:
+    """The budget check of a CLI run, its refusal ending with the flags that raise or lift the budget."""
+    try:
+        check_budget(config, budget_from_args(args), seeds, _csv_stream(config))
+    except ConfigError as exc:
+        if exc.problems[0][0] != "budget":
+            raise
+        hint = ("--budget-seconds", "or raise the budget with --budget-seconds / --budget-gb, or lift it: --no-budget")
+        raise ConfigError([*exc.problems, hint]) from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if not 1 <= args.seeds <= MAX_SEEDS:
         raise ConfigError([("--seeds", f"must be an integer in [1, {MAX_SEEDS}]; got {args.seeds}")])
@@ -204,6 +224,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError([("--seeds", f"seed {config.seed} + {args.seeds - 1} passes the largest seed 2147483647")])
     out = output_path("--out", args.out)
     saves = save_paths(args, seeds)
+    check_cli_budget(config, args, len(seeds))
+    from dkvb_core.engine import run_seeds  # torch: only once the run is known to fit
+
     bar = _Bar(not args.no_progress)
     start = time.perf_counter()
     try:

@@ -25,6 +25,7 @@ from dkvb_core.schedule import build_schedule, frame_steps
 from dkvb_core.streams import Stream, build_stream
 
 _PROGRESS_EVERY = 50  # steps between progress calls: often enough to cancel a run within a second
+_PROGRESS_SECONDS = 0.2  # ...and at least this often when steps are slow (frames of a large grid every step)
 
 
 def run(config: Config, stream: Stream | None = None, progress: Progress | None = None) -> RunResult:
@@ -100,6 +101,7 @@ def train(inputs: RunInputs, learners: dict[str, Learner]) -> list[RunResult]:
     recorder = Recorder(inputs, learners, labels, frame_steps(total, steps, cfg.record.every))
     recorder.record_frame(0, 0)
     perf = time.perf_counter
+    reported = perf()
     loop = [(name, lr, rows[lr.schedule], labels[lr.schedule]) for name, lr in learners.items()]
     for t in range(total):
         for name, learner, r, y in loop:
@@ -111,8 +113,9 @@ def train(inputs: RunInputs, learners: dict[str, Learner]) -> list[RunResult]:
         if done % steps == 0:
             for learner in learners.values():
                 learner.end_stage(done // steps - 1)
-        if done % _PROGRESS_EVERY == 0 or done == total:
+        if done % _PROGRESS_EVERY == 0 or done == total or perf() - reported > _PROGRESS_SECONDS:
             report(inputs.progress, done, total, "train")
+            reported = perf()
     return recorder.results(rows)
 
 

@@ -134,10 +134,11 @@ def run_with_progress(config: Config) -> RunResult | None:
         what = f"step {done:,} of {total:,}" if phase == "train" else f"placing keys ({done / max(total, 1):.0%})"
         bar.progress(min(done / max(total, 1), 1.0), text=f"Training… {what}")
 
-    outcome = runs.try_run(config, progress=progress)
+    outcome = runs.try_run(config, progress=runs.SessionWatch(progress))
     bar.empty()
     if outcome.error:
-        plain.alert("error", "{}", outcome.error, icon=":material/error:")
+        st.error("These settings cannot run:", icon=":material/error:")
+        st.text(outcome.error)
         return None
     return outcome.result
 
@@ -216,8 +217,13 @@ if config is None:
     layout.end_page()
 st.caption(encoder_caption(config))
 result = run_with_progress(config)
-if result is None:
-    layout.end_page()
+if result is None:  # the message is shown; the previous result stays on the page
+    if "img:last" not in st.session_state:
+        layout.end_page()
+    st.info("Showing the previous result.", icon=":material/history:")
+    config, result = st.session_state["img:last"]
+else:
+    st.session_state["img:last"] = (config, result)
 try:
     stream = _stream(config.to_json())
 except DataError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import current, layout, plain, runs, settings, view_params
+from app import current, layout, runs, settings, view_params
 from app.charts import keys as charts
 from app.readout_section import soft_readout_section
 from dkvb_core import analysis as an
@@ -75,7 +75,8 @@ if compare:
         cfg = base.replace(**{"dkvb.keys_per_codebook": k, "train.models": ["dkvb"]})
         outcome = runs.try_run(cfg, settings.current_stream())
         if outcome.result is None:
-            plain.alert("error", "{}", outcome.error, container=col)
+            col.error("These settings cannot run:", icon=":material/error:")
+            col.text(outcome.error)
             continue
         r = outcome.result
         u = r.models["dkvb"].key_usage_stages

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from app import layout, plain
+from app import layout, plain, runs
 from app.charts import sweeps as charts
 from app.charts.palette import MODEL_LABELS
 from app.url_state import config_to_query
@@ -25,6 +25,7 @@ from dkvb_core import Config, ConfigError, DKVBError
 from dkvb_core.config import describe_fields
 from dkvb_core.models import REGISTRY
 from dkvb_core.sweep import load_sweep, parse_spec
+from dkvb_core.sweep.budget import check_sweep_budget
 from dkvb_core.sweep.job import SweepJob, out_dir_for, sweeps_root, user_sweep_dir
 from dkvb_core.sweep.spec import parse_value_list
 
@@ -123,7 +124,7 @@ def show_problems(problems: list[tuple[str, str]]) -> None:
 
 def start_job(spec) -> None:
     try:
-        job = SweepJob(spec, out_dir_for(spec)).start()
+        job = SweepJob(spec, out_dir_for(spec), alive=runs.session_alive_check()).start()
     except DKVBError as exc:
         st.session_state["sweep:start_error"] = str(exc)
         return
@@ -141,8 +142,9 @@ def run_tab() -> None:
     if data is not None:
         try:
             spec = parse_spec(data, max_runs=PAGE_MAX_RUNS)
+            check_sweep_budget(spec, runs.server_budget())
         except ConfigError as exc:
-            problems = exc.problems
+            spec, problems = None, exc.problems
     if problems:
         show_problems(problems)
     job: SweepJob | None = st.session_state.get("sweep:job")
@@ -176,7 +178,7 @@ def job_panel() -> None:
     if job.running:
         left = job.seconds_left()
         eta = f", about {left:.0f} s left" if left is not None else ""
-        state = " (cancelling: finishing the runs in flight)" if job.cancelled else ""
+        state = " (stopping)" if job.cancelled else ""
         st.progress(min(job.done / max(job.total, 1), 1.0), text=f"{job.done}/{job.total} runs{eta}{state}")
         st.button("Cancel", icon=":material/stop:", on_click=job.cancel, disabled=job.cancelled, key="sweep:cancel")
         return

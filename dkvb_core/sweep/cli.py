@@ -14,8 +14,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dkvb_core.budget import add_budget_arguments, budget_from_args
 from dkvb_core.cli import ascii_int
 from dkvb_core.errors import ConfigError
+from dkvb_core.sweep.budget import check_sweep_budget
 from dkvb_core.sweep.executors import EXECUTORS
 from dkvb_core.sweep.runner import run_sweep
 from dkvb_core.sweep.spec import MAX_RUNS, load_spec
@@ -48,6 +50,7 @@ def add_sweep_command(sub: Any, name: str) -> None:
     p.add_argument("--max-runs", type=ascii_int, help="stop after this many new runs (resume later)")
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     p.add_argument("--stop-file", help="stop handing out runs once this file exists (the app's cancel button)")
+    add_budget_arguments(p)
     p.set_defaults(handler=cmd_sweep)
 
 
@@ -124,6 +127,7 @@ class SweepBar:
 def cmd_sweep(args: argparse.Namespace) -> int:
     _check_args(args)
     spec = load_spec(args.spec)
+    check_sweep_budget(spec, budget_from_args(args))
     bar = SweepBar(not args.no_progress)
     print(
         f"sweep {spec.name!r}: {len(spec.points)} configs x {len(spec.seeds)} seeds = {spec.num_runs} runs "

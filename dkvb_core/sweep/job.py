@@ -3,21 +3,27 @@
 The sweep runs as the ``sweep`` CLI in a child process: the app's server never forks training
 workers itself (Streamlit swaps ``sys.modules['__main__']`` for the page script, which pool
 workers would re-run), and a crash in a sweep cannot take the server down. Progress is read
-from the out dir's run log; cancel creates a stop file, so the runs in flight still finish and
-are kept. At most ``MAX_ACTIVE_JOBS`` jobs run per server process (bigger work: the CLI).
+from the out dir's run log. Cancel stops the child's whole process group at once (the finished
+runs are kept in the log; the same spec resumes), and so does the page's session going away
+(``alive`` turns false). The child runs at a lower CPU priority (``nice``) with one worker by
+default, so a sweep does not starve other visitors' runs. At most ``MAX_ACTIVE_JOBS`` jobs run per
+server process (bigger work: the CLI).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -28,7 +34,10 @@ from dkvb_core.sweep.spec import SweepSpec
 from dkvb_core.sweep.table import SPEC_JSON, RunLog
 
 MAX_ACTIVE_JOBS = 1
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.2
+PAGE_WORKERS = 1  # one core stays free for the other visitors' runs
+NICE = 10  # the sweep's processes yield the CPU to the server's own work
+KILL_AFTER_S = 2.0  # a cancelled child still running after this is killed
 STOP_FILE = "stop-requested"
 _active: set[SweepJob] = set()
 _lock = threading.Lock()
@@ -72,8 +81,18 @@ def out_dir_for(spec: SweepSpec, root: Path | None = None) -> Path:
 class SweepJob:
     """Run ``spec`` into ``out_dir`` in a child process; poll ``done``, ``total``, ``state``."""
 
-    def __init__(self, spec: SweepSpec, out_dir: str | Path, executor: str = "local", workers: int | None = None):
+    def __init__(
+        self,
+        spec: SweepSpec,
+        out_dir: str | Path,
+        executor: str = "local",
+        workers: int | None = PAGE_WORKERS,
+        alive: Callable[[], bool] | None = None,
+        nice: int = NICE,
+    ):
         self.spec = spec
+        self.alive = alive
+        self.nice = nice
         self.out_dir = Path(out_dir)
         self.executor = executor
         self.workers = workers
@@ -87,6 +106,7 @@ class SweepJob:
         self._wanted = set(planned_run_ids(spec))
         self._proc: subprocess.Popen | None = None
         self._cancelled = False
+        self._cancelled_at = 0.0
         self._thread = threading.Thread(target=self._watch, name=f"sweep-{spec.name}", daemon=True)
 
     @property
@@ -113,14 +133,28 @@ class SweepJob:
             self.first_done = self.done
             self.started = time.monotonic()
             self._proc = subprocess.Popen(
-                cmd, cwd=_PACKAGE_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+                cmd,
+                cwd=_PACKAGE_ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,  # its own process group: cancel stops the pool workers with it
             )
+            self._lower_priority()
         except BaseException:
             with _lock:
                 _active.discard(self)
             raise
         self._thread.start()
         return self
+
+    def _lower_priority(self) -> None:
+        """Renice the child (its pool workers, forked later, inherit it)."""
+        assert self._proc is not None
+        if self.nice and hasattr(os, "setpriority"):
+            with contextlib.suppress(OSError):  # it may already have exited
+                os.setpriority(os.PRIO_PROCESS, self._proc.pid, self.nice)
 
     def _count(self) -> None:
         self.done = sum(1 for row in RunLog(self.out_dir).read() if row["run_id"] in self._wanted)
@@ -130,10 +164,14 @@ class SweepJob:
         try:
             while self._proc.poll() is None:
                 self._count()
+                if not self._cancelled and self.alive is not None and not self.alive():
+                    self.cancel()  # the page's session has gone: nobody will read this sweep
+                elif self._cancelled_at and time.monotonic() - self._cancelled_at > KILL_AFTER_S:
+                    self._signal(signal.SIGKILL)  # it ignored the polite stop
                 time.sleep(POLL_SECONDS)
             err = self._proc.stderr.read() if self._proc.stderr else ""
             self._count()
-            if self._proc.returncode != 0:
+            if self._proc.returncode != 0 and not self._cancelled:
                 lines = [ln for ln in err.strip().splitlines() if ln.strip()]
                 self.error = lines[-1] if lines else f"the sweep exited with code {self._proc.returncode}"
             self.runs, self.summary = sweep_tables(self.spec, self.out_dir)
@@ -144,10 +182,18 @@ class SweepJob:
                 _active.discard(self)
 
     def cancel(self) -> None:
-        """Stop after the runs in flight (they finish and are kept)."""
+        """Stop now: the child and its workers end; the runs finished so far are kept in the log."""
         self._cancelled = True
-        if self.running:
-            self.stop_file.touch()
+        if not self.running or self._proc is None:
+            return
+        self._cancelled_at = time.monotonic()
+        self.stop_file.touch()
+        self._signal(signal.SIGTERM)
+
+    def _signal(self, sig: int) -> None:
+        assert self._proc is not None
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
+            os.killpg(self._proc.pid, sig)
 
     def wait(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)

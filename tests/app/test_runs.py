@@ -13,7 +13,7 @@ TINY = Config().replace(**{"train.steps_per_stage": 5, "record.every": 0, "recor
 
 
 def test_lru_is_bounded_and_keeps_recent_entries():
-    cache = runs.RunCache(2)
+    cache = runs.RunCache(2, sizeof=lambda v: 1)  # one unit an entry: two entries fit
     cache.put(("a",), "A")
     cache.put(("b",), "B")
     assert cache.get(("a",)) == "A"  # a is now the most recent
@@ -22,7 +22,7 @@ def test_lru_is_bounded_and_keeps_recent_entries():
 
 
 def test_a_key_being_computed_is_waited_for_not_computed_again():
-    cache = runs.RunCache(4)
+    cache = runs.RunCache(4, sizeof=lambda v: 1)
     calls: list[int] = []
     started = threading.Event()
 
@@ -44,7 +44,7 @@ def test_a_key_being_computed_is_waited_for_not_computed_again():
 
 
 def test_a_failed_computation_caches_nothing_and_the_next_caller_retries():
-    cache = runs.RunCache(4)
+    cache = runs.RunCache(4, sizeof=lambda v: 1)
 
     def boom() -> str:
         raise DataError("no")

@@ -166,6 +166,21 @@ def test_cancel_keeps_finished_runs_and_stops_early():
     assert any(f"Cancelled after {job.done} of 48 runs" in shown(w.value) for w in at.warning)
 
 
+def test_a_sweep_over_the_budget_is_refused_as_plain_text_naming_the_axis():
+    at = open_page()
+    at.text_input(key="sweep:values0").set_value("1, 64")
+    at.text_input(key="sweep:values1").set_value("64, 4096")
+    at.selectbox(key="sweep:axis2").set_value("stream.train_per_class")
+    at.run()
+    at.text_input(key="sweep:values2").set_value("100, 2000")
+    at.run()
+    assert not at.exception
+    text = errors(at)
+    assert "runs at dkvb.num_codebooks=64, dkvb.keys_per_codebook=4096, stream.train_per_class=2000" in text
+    assert "axes.dkvb.keys_per_codebook" in text and "4,096 -> at most" in text
+    assert at.button(key="sweep:start").disabled
+
+
 def test_picking_an_axis_suggests_values_or_the_default():
     at = open_page()
     at.selectbox(key="sweep:axis2").set_value("mlp.hidden")
