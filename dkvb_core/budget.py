@@ -157,9 +157,11 @@ def shape_of(config: Config, seeds: int = 1, stream: Any = None) -> Shape:
     cnn = s.encoder == "cnn"
     dim = CNN_DIM if cnn else raw_dim
     grid = config.record.grid_size**2 if (config.record.grid_size and dim == 2 and not cnn) else 0
-    stages = len(s.resolved_stage_classes())
+    if config.task == "regression":  # 1-D inputs; each frame evaluates the prediction curve, not a grid
+        grid = config.regression.curve_points
+    stages = config.num_stages
     total = stages * t.steps_per_stage
-    classes = s.num_classes
+    classes = 1 if config.task == "regression" else s.num_classes
     if config.online.enabled:  # the online stream: its own steps and classes (task-local: n_way outputs)
         stages, total, classes = 1, config.total_steps, _online_classes(config)
     frames = _frames(stages, total, config.record.every)
@@ -186,7 +188,7 @@ def shape_of(config: Config, seeds: int = 1, stream: Any = None) -> Shape:
         kmeans_iters=d.kmeans_iters,
         kmeans=d.key_init == "kmeans",
         ema_epochs=d.ema_epochs,
-        hidden=config.mlp.hidden,
+        hidden=sum(config.mlp.hidden_widths(config.task)),
         seeds=max(1, int(seeds)),
         cnn=cnn,
         load_s=load_s,
@@ -198,6 +200,11 @@ def _data_size(config: Config, stream: Any) -> tuple[int, int, int, float]:
     s = config.stream
     if stream is not None:
         return len(stream.y_train), len(stream.y_test), int(stream.x_train.shape[1]), 0.0
+    if config.task == "regression":
+        r = config.regression
+        if r.kind == "csv":
+            return CSV_MAX_ROWS, CSV_MAX_ROWS, 1, 0.5
+        return r.num_stages * r.train_per_stage, r.num_stages * r.test_per_stage, 1, 0.0
     if config.online.enabled and s.kind in ("toy", "digits", "mnist"):
         return _online_data_size(config)
     k = s.num_classes

@@ -22,6 +22,14 @@ ONLINE_METRICS: tuple[str, ...] = (
     "recovery_gap",
     "seconds",
 )
+# The same for task = 'regression' (every MSE figure is named lower_is_better).
+REGRESSION_METRICS: tuple[str, ...] = (
+    "final_mse_lower_is_better",
+    "forgetting_mse_lower_is_better",
+    "bwt_mse_lower_is_better",
+    "online_mse_lower_is_better",
+    "seconds",
+)
 # Recording that only feeds animations: metrics do not depend on it, so sweeps skip it (3-10x faster).
 LEAN_RECORDING: dict[str, Any] = {"record.every": 0, "record.grid_size": 0}
 
@@ -63,7 +71,10 @@ def run_task(task: Task) -> list[dict[str, Any]]:
     rows = []
     for seed, rid, result in zip(task.seeds, task.run_ids, results, strict=True):
         metrics = {}
-        names = ONLINE_METRICS if result.online is not None else METRICS
+        if result.online is not None:
+            names = ONLINE_METRICS
+        else:
+            names = REGRESSION_METRICS if result.task == "regression" else METRICS
         for model, summary in result.summaries().items():
             for name in names:
                 value = summary[name]
