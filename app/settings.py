@@ -134,7 +134,7 @@ def render_sidebar() -> Config:
         help=models_help(current_config()),
     )
     for line in keeps_past_samples(current_config()):
-        sb.caption(line)
+        plain.caption("{}", line, container=sb)
     with sb.expander("Bottleneck (DKVB)", expanded=True):
         st.slider("Codebooks", 1, 64, key=key("dkvb.num_codebooks"), help=RANGES["dkvb.num_codebooks"])
         _select_slider(st, "Keys per codebook", "dkvb.keys_per_codebook", KEYS_OPTIONS)

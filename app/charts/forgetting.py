@@ -106,6 +106,8 @@ def anytime_accuracy(result: RunResult, models: list[str], height_per_model: int
     for f in result.stage_end_frames[:-1]:
         fig.add_vline(x=float(steps[f]), line={"dash": "dash", "color": "#6b7280", "width": 1.5})
     fig.update_xaxes(title_text="training step", row=rows, col=1)
+    if rows * cols > len(models):  # an empty last cell: the panel above it is its column's bottom
+        fig.update_xaxes(showticklabels=True, title_text="training step", row=rows - 1, col=cols)
     fig.update_layout(legend={"orientation": "h", "y": -0.3 / rows if len(models) > 1 else -0.3})
     return style(fig, height_per_model * rows + 120)
 

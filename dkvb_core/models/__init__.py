@@ -52,7 +52,7 @@ _SPECS = (
         "replay",
         "dkvb_core.models.replay:build_replay",
         init_tag=0x24,
-        step_cost=1.6,
+        step_cost=1.4,
         stores=lambda config: f"{config.replay.memory} past samples (a reservoir of the stream)",
     ),
     ModelSpec(
@@ -62,7 +62,7 @@ _SPECS = (
         "ewc",
         "dkvb_core.models.regularised:build_ewc",
         init_tag=0x25,
-        step_cost=1.2,
+        step_cost=1.1,
     ),
     ModelSpec(
         "lwf",
@@ -71,7 +71,7 @@ _SPECS = (
         "lwf",
         "dkvb_core.models.regularised:build_lwf",
         init_tag=0x26,
-        step_cost=1.5,
+        step_cost=1.3,
     ),
     ModelSpec(
         "agem",
@@ -80,7 +80,7 @@ _SPECS = (
         "agem",
         "dkvb_core.models.replay:build_agem",
         init_tag=0x27,
-        step_cost=1.8,
+        step_cost=2.5,
         stores=lambda config: f"{config.agem.memory} past samples (shared by the stages seen)",
     ),
     ModelSpec(
@@ -90,7 +90,7 @@ _SPECS = (
         "slda",
         "dkvb_core.models.closed_form:build_slda",
         init_tag=0x28,
-        step_cost=0.8,
+        step_cost=1.3,
         stores=lambda config: "no past samples (a mean per class and one covariance)",
     ),
 )

@@ -158,3 +158,17 @@ def test_a_run_error_is_a_message_not_a_traceback(page):
     at = start(page, **{"stream.encoder": "cnn"})  # a CNN on 2-D points cannot run
     assert not at.exception
     assert at.error, "expected a message naming the fault"
+
+
+def test_the_app_says_which_models_keep_raw_past_samples():
+    at = start("forgetting", **{"train.models": "dkvb,replay,ewc,agem,slda"})
+    captions = [c.value.replace("\\", "") for c in at.sidebar.caption]  # shown as plain text: escapes dropped
+    assert any(c.startswith("Replay keeps 200 past samples") for c in captions)
+    assert any(c.startswith("A-GEM keeps 200 past samples") for c in captions)
+    assert not any(c.startswith(("EWC", "DKVB", "Streaming LDA")) for c in captions)
+    note = [t.value for t in at.text if "keeps 200 past samples" in t.value]
+    assert note and "EWC" not in note[0] and "The other models keep no past samples" in note[0]
+    figs = charts(at)
+    assert sum(t["type"] == "heatmap" for t in figs[0]["data"]) == 5
+    keeps = at.dataframe[0].value["keeps"].tolist()
+    assert keeps[0] == "no past samples" and keeps[1].startswith("200 past samples")
