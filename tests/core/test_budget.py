@@ -173,4 +173,4 @@ def test_slda_on_raw_pixels_is_costed_by_its_solve_not_by_the_mlp_ratio():
     )
     assert estimate(pixels).seconds >= 11
     nearest_mean = pixels.replace(**{"slda.covariance": "identity"})
-    assert estimate(nearest_mean).seconds < estimate(pixels).seconds / 5
+    assert estimate(nearest_mean).seconds < estimate(pixels).seconds / 4  # no solve: the scatter update only
