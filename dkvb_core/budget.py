@@ -159,7 +159,9 @@ def shape_of(config: Config, seeds: int = 1, stream: Any = None) -> Shape:
     cnn = s.encoder == "cnn"
     dim = CNN_DIM if cnn else raw_dim
     grid = config.record.grid_size**2 if (config.record.grid_size and dim == 2 and not cnn) else 0
-    stages = len(s.resolved_stage_classes())
+    if config.task == "regression":  # 1-D inputs; each frame evaluates the prediction curve, not a grid
+        grid = config.regression.curve_points
+    stages = config.num_stages
     total = stages * t.steps_per_stage
     frames = _frames(stages, total, config.record.every)
     split = d.split if d.split != "auto" else ("identity" if d.num_codebooks == 1 else "random_projection")
@@ -170,7 +172,7 @@ def shape_of(config: Config, seeds: int = 1, stream: Any = None) -> Shape:
         n_test=n_test,
         dim=dim,
         n_grid=grid,
-        classes=s.num_classes,
+        classes=1 if config.task == "regression" else s.num_classes,
         stages=stages,
         steps=total,
         batch=t.batch_size,
@@ -185,7 +187,7 @@ def shape_of(config: Config, seeds: int = 1, stream: Any = None) -> Shape:
         kmeans_iters=d.kmeans_iters,
         kmeans=d.key_init == "kmeans",
         ema_epochs=d.ema_epochs,
-        hidden=config.mlp.hidden,
+        hidden=sum(config.mlp.hidden_widths(config.task)),
         shared_covariance=getattr(getattr(config, "slda", None), "covariance", "shared") == "shared",
         seeds=max(1, int(seeds)),
         cnn=cnn,
@@ -198,6 +200,11 @@ def _data_size(config: Config, stream: Any) -> tuple[int, int, int, float]:
     s = config.stream
     if stream is not None:
         return len(stream.y_train), len(stream.y_test), int(stream.x_train.shape[1]), 0.0
+    if config.task == "regression":
+        r = config.regression
+        if r.kind == "csv":
+            return CSV_MAX_ROWS, CSV_MAX_ROWS, 1, 0.5
+        return r.num_stages * r.train_per_stage, r.num_stages * r.test_per_stage, 1, 0.0
     k = s.num_classes
     if s.kind == "toy":
         return k * s.train_per_class, k * s.test_per_class, 2, 0.0

@@ -235,7 +235,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         bar.close()
     wall = time.perf_counter() - start
     first = results[0]
-    doc: dict[str, Any] = {"config": config.to_dict(), "results": first.summaries(), "wall_seconds": wall}
+    doc: dict[str, Any] = {
+        "config": config.to_dict(),
+        "task": config.task,  # regression: every figure is an MSE and its name says lower_is_better
+        "results": first.summaries(),
+        "wall_seconds": wall,
+    }
     if len(results) > 1:
         doc["seeds"] = {str(s): r.summaries() for s, r in zip(seeds, results, strict=True)}
     text = json.dumps(doc, indent=2)

@@ -24,6 +24,8 @@ from dkvb_core.models import model_names
 
 ModelName = Literal[model_names()]  # type: ignore[valid-type]  # the registry's names, nothing else
 StreamKind = Literal["toy", "csv", "digits", "mnist", "fashion"]
+RegressionKind = Literal["sine-sweep", "sine-tasks", "csv"]
+TaskKind = Literal["classification", "regression"]
 
 MAX_TOTAL_STEPS = 100_000
 MAX_FRAMES = 2_000
@@ -160,6 +162,12 @@ class DKVBConfig(_Frozen):
     )
     value_init: Literal["zeros", "normal"] = Field("zeros", description="initial values")
     lr: LearningRate = Field(0.1, description="learning rate of the values")
+    readout: Literal["hard", "soft"] = Field(
+        "hard", description="hard: mean of the top-k values; soft: softmax(-distance^2 / temperature) over the top-k"
+    )
+    temperature: float = Field(
+        1.0, gt=0.0, le=1000.0, description="soft readout: tau; small = nearest key only, large = even top-k mean"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> DKVBConfig:
@@ -167,6 +175,8 @@ class DKVBConfig(_Frozen):
             raise ValueError(
                 f"dkvb.topk: must be at most dkvb.keys_per_codebook ({self.keys_per_codebook}); got {self.topk}"
             )
+        if self.readout == "soft" and self.decoder != "mean":
+            raise ValueError("dkvb.readout: 'soft' weights the fetched values, so it needs dkvb.decoder = 'mean'")
         return self
 
 
@@ -177,10 +187,56 @@ class LinearConfig(_Frozen):
 
 
 class MLPConfig(_Frozen):
-    """One-hidden-layer ReLU MLP on the embedding, Kaiming-initialised."""
+    """A ReLU MLP on the embedding, Kaiming-initialised: one hidden layer for classification,
+    40-40 (the seed's sinusoid network) for regression, unless ``widths`` says otherwise."""
 
-    hidden: int = Field(32, ge=1, le=1024, description="hidden width")
+    hidden: int = Field(32, ge=1, le=1024, description="hidden width (when widths is null, classification)")
+    widths: tuple[Annotated[int, Field(ge=1, le=1024)], ...] | None = Field(
+        None, description="hidden widths, e.g. [40, 40]; null: [hidden] for classification, [40, 40] for regression"
+    )
     lr: LearningRate = Field(0.05, description="learning rate of the MLP")
+
+    @model_validator(mode="after")
+    def _check(self) -> MLPConfig:
+        if self.widths is not None and not 1 <= len(self.widths) <= 4:
+            raise ValueError(f"mlp.widths: give 1 to 4 hidden widths; got {len(self.widths)}")
+        return self
+
+    def hidden_widths(self, task: str) -> tuple[int, ...]:
+        """The hidden widths in force for ``task``."""
+        if self.widths is not None:
+            return self.widths
+        return (self.hidden,) if task == "classification" else REGRESSION_MLP_WIDTHS
+
+
+REGRESSION_MLP_WIDTHS = (40, 40)
+
+
+class RegressionConfig(_Frozen):
+    """The 1-D regression streams (``task = 'regression'``): which function, over which stages."""
+
+    kind: RegressionKind = Field(
+        "sine-sweep",
+        description="sine-sweep: one function learned range by range; sine-tasks: a new sinusoid each stage; csv",
+    )
+    num_stages: int = Field(5, ge=1, le=20, description="stages (csv without a Stage column: x-ranges)")
+    noise: float = Field(0.1, ge=0.0, le=5.0, description="standard deviation of the noise on training targets")
+    train_per_stage: int = Field(100, ge=2, le=5000, description="training points a stage")
+    test_per_stage: int = Field(100, ge=2, le=5000, description="held-out points a stage (noise-free targets)")
+    x_min: float = Field(-5.0, ge=-100.0, le=100.0, description="left end of the input range")
+    x_max: float = Field(5.0, ge=-100.0, le=100.0, description="right end of the input range")
+    curve_points: int = Field(200, ge=10, le=2000, description="points of the recorded prediction curves")
+    csv_path: str | None = Field(None, description="csv: path of a CSV with columns x, y and optionally Stage")
+
+    @model_validator(mode="after")
+    def _check(self) -> RegressionConfig:
+        if self.x_max <= self.x_min:
+            raise ValueError(
+                f"regression.x_max: must be greater than regression.x_min ({self.x_min}); got {self.x_max}"
+            )
+        if self.kind == "csv" and not self.csv_path:
+            raise ValueError("regression.csv_path: required when regression.kind is 'csv'")
+        return self
 
 
 class ReplayConfig(_Frozen):
@@ -265,6 +321,7 @@ class Config(_Frozen):
     """A whole run. Immutable and hashable: usable as a cache key."""
 
     seed: Seed = Field(0, description="seed of initialisation and batch order")
+    task: TaskKind = Field("classification", description="classification (stream section) or regression (regression)")
     stream: StreamConfig = StreamConfig()
     dkvb: DKVBConfig = DKVBConfig()
     linear: LinearConfig = LinearConfig()
@@ -275,12 +332,21 @@ class Config(_Frozen):
     agem: AGEMConfig = AGEMConfig()
     slda: SLDAConfig = SLDAConfig()
     joint: JointConfig = JointConfig()
+    regression: RegressionConfig = RegressionConfig()
     train: TrainConfig = TrainConfig()
     record: RecordConfig = RecordConfig()
 
+    @property
+    def num_stages(self) -> int:
+        """Stages of the configured stream (a regression CSV's Stage column may hold fewer)."""
+        if self.task == "regression":
+            return self.regression.num_stages
+        return len(self.stream.resolved_stage_classes())
+
     @model_validator(mode="after")
     def _check(self) -> Config:
-        n_stages = len(self.stream.resolved_stage_classes())
+        _check_task(self)
+        n_stages = self.num_stages
         total = n_stages * self.train.steps_per_stage
         if total > MAX_TOTAL_STEPS:
             raise ValueError(
@@ -307,10 +373,11 @@ class Config(_Frozen):
                 f"{len(self.train.models)} models is {grid_bytes / 2**20:.0f} MiB, more than the limit of "
                 f"{MAX_GRID_BYTES // 2**20} MiB; use a smaller grid or record fewer frames (record.every)"
             )
-        if self.dkvb.decoder == "mean" and self.dkvb.dim_values not in (None, self.stream.num_classes):
+        outputs = 1 if self.task == "regression" else self.stream.num_classes
+        if self.dkvb.decoder == "mean" and self.dkvb.dim_values not in (None, outputs):
+            what = "1 (a scalar per key) for regression" if self.task == "regression" else "stream.num_classes"
             raise ValueError(
-                f"dkvb.dim_values: the mean decoder needs dim_values = stream.num_classes "
-                f"({self.stream.num_classes}); got {self.dkvb.dim_values}"
+                f"dkvb.dim_values: the mean decoder needs dim_values = {what} ({outputs}); got {self.dkvb.dim_values}"
             )
         return self
 
@@ -344,6 +411,18 @@ class Config(_Frozen):
         for path, value in updates.items():
             set_dotted(data, path, value)
         return Config.from_dict(data)
+
+
+def _check_task(config: Config) -> None:
+    """Every chosen model must support the task (its registry spec says which tasks it can do)."""
+    from dkvb_core.models import REGISTRY
+
+    refused = [m for m in config.train.models if config.task not in REGISTRY[m].tasks]
+    if refused:
+        able = [name for name, spec in REGISTRY.items() if config.task in spec.tasks]
+        raise ValueError(
+            f"train.models: {', '.join(refused)} cannot do {config.task}; models that can: {', '.join(able)}"
+        )
 
 
 def set_dotted(data: dict[str, Any], path: str, value: Any) -> None:
@@ -386,6 +465,10 @@ def _describe(annotation: Any, metadata: list[Any]) -> str:
     if origin is tuple:
         if args and _is_literal(args[0]):
             return "a list of " + ", ".join(repr(a) for a in typing.get_args(args[0]))
+        if args and typing.get_origin(args[0]) is Annotated:
+            inner, *raw = typing.get_args(args[0])
+            meta = [m for item in raw for m in getattr(item, "metadata", [item])]
+            return "a list of " + _describe(inner, meta).replace("an integer", "integers")
         return "a list of lists of class ids"
     lo = hi = None
     lo_open = hi_open = False

@@ -73,7 +73,8 @@ def grid_for(stream: Stream, size: int, margin: float) -> GridSpec:
 
 
 def prepare_inputs(configs: list[Config], streams: list[Stream], progress: Progress | None = None) -> RunInputs:
-    """Frozen embeddings of every seed's train and test sets, and of the decision grid for 2-D inputs."""
+    """Frozen embeddings of every seed's train and test sets, and of the decision grid for 2-D inputs
+    (regression: of the curve inputs, where each frame records the prediction curve)."""
     cfg = configs[0]
     encoder = make_encoder(cfg.stream.encoder, streams[0].input_dim, streams[0].name)
     emb = {
@@ -81,7 +82,9 @@ def prepare_inputs(configs: list[Config], streams: list[Stream], progress: Progr
         "test": np.stack([encoder.encode(s.x_test) for s in streams]),
     }
     grids = None
-    if cfg.record.grid_size > 0 and streams[0].input_dim == 2 and encoder.name == "identity":
+    if cfg.task == "regression" and streams[0].curve_x is not None:  # the prediction curves over x
+        emb["grid"] = np.stack([s.curve_x.reshape(-1, 1).astype(np.float32) for s in streams])
+    elif cfg.record.grid_size > 0 and streams[0].input_dim == 2 and encoder.name == "identity":
         grids = [grid_for(s, cfg.record.grid_size, cfg.record.grid_margin) for s in streams]
         emb["grid"] = np.stack([g.points() for g in grids])
     return RunInputs(configs, streams, emb, grids, progress)

@@ -1,4 +1,5 @@
-"""Continual-learning metrics on an accuracy matrix, with their standard definitions.
+"""Continual-learning metrics on an accuracy matrix (and, for regression, an MSE matrix), with their
+standard definitions.
 
 ``R[i, j]`` is the accuracy on stage ``j``'s held-out data after training through stage ``i``
 (``T`` stages, indices 0..T-1; the last row is the end of the stream).
@@ -82,4 +83,63 @@ def summary(R: np.ndarray) -> dict[str, float | list[float] | list[list[float]]]
         "forgetting": forgetting_max(R),
         "forgetting_per_stage": forgetting_per_stage(R).tolist(),
         "bwt": bwt_gem(R),
+    }
+
+
+# --- regression: the same ideas on a matrix of test MSE, where lower is better ----------------
+#
+# ``E[i, j]`` is the mean squared error on stage ``j``'s held-out data after training through stage
+# ``i``. Every figure below is oriented so that lower is better, and the JSON names say so.
+
+
+def forgetting_mse(E: np.ndarray) -> float:
+    """Forgetting in MSE: for each stage ``j < T-1``, its final error minus its best (lowest) earlier
+    error, ``E[T-1, j] - min_{l < T-1} E[l, j]``, averaged over ``j``. Positive = the model forgot
+    (its error on old stages grew); 0 = kept. 0 for a single stage."""
+    return float(np.mean(forgetting_mse_per_stage(E)[:-1])) if len(_check(E)) > 1 else 0.0
+
+
+def forgetting_mse_per_stage(E: np.ndarray) -> np.ndarray:
+    """Per stage ``j`` the rise of :func:`forgetting_mse` (the last stage: 0)."""
+    E = _check(E)
+    t = len(E)
+    out = np.zeros(t)
+    for j in range(t - 1):
+        out[j] = E[t - 1, j] - E[: t - 1, j].min()
+    return out
+
+
+def bwt_mse(E: np.ndarray) -> float:
+    """Backward transfer in MSE: mean over ``j < T-1`` of ``E[T-1, j] - E[j, j]``. Positive = the error
+    on earlier stages grew after learning later ones (forgetting); negative = later stages helped.
+    Note the sign is the opposite of accuracy BWT's: here lower is better. 0 for a single stage."""
+    E = _check(E)
+    t = len(E)
+    if t < 2:
+        return 0.0
+    return float(np.mean([E[t - 1, j] - E[j, j] for j in range(t - 1)]))
+
+
+def average_mse_seen(E: np.ndarray) -> np.ndarray:
+    """After each stage ``i``: mean of ``E[i, j]`` over the stages seen so far, ``j <= i``."""
+    return average_accuracy_seen(E)
+
+
+def online_mse(step_mse: np.ndarray) -> np.ndarray:
+    """Predict-then-train MSE: each batch's error *before* training on it, running mean over the
+    batches so far (``(steps,)``; the last entry is the final score). Lower is better."""
+    loss = np.asarray(step_mse, dtype=np.float64)
+    return np.cumsum(loss) / np.arange(1, len(loss) + 1)
+
+
+def regression_summary(E: np.ndarray) -> dict[str, float | list[float] | list[list[float]]]:
+    """Every regression metric of one model, JSON-ready; each name says lower is better."""
+    E = _check(E)
+    return {
+        "mse_matrix_lower_is_better": E.tolist(),
+        "final_mse_lower_is_better": float(E[-1].mean()),
+        "average_mse_seen_lower_is_better": average_mse_seen(E).tolist(),
+        "forgetting_mse_lower_is_better": forgetting_mse(E),
+        "forgetting_mse_per_stage_lower_is_better": forgetting_mse_per_stage(E).tolist(),
+        "bwt_mse_lower_is_better": bwt_mse(E),
     }

@@ -35,11 +35,13 @@ class Recorder:
         self.stage_counts = self.stage_onehot.sum(axis=1)  # (S, T)
         self.has_grid = "grid" in inputs.embeddings
         grid_cells = inputs.embeddings["grid"].shape[1] if self.has_grid else 0
-        self.acc = {n: np.zeros((F, S, T), np.float32) for n in learners}
+        self.regression = inputs.config.task == "regression"
+        out_type = np.float32 if self.regression else np.uint8  # predictions: outputs, or classes
+        self.acc = {n: np.zeros((F, S, T), np.float32) for n in learners}  # accuracy, or MSE for regression
         self.loss = {n: np.zeros((total, S), np.float32) for n in learners}
         self.correct = {n: np.zeros((total, S), np.int16) for n in learners}
-        self.grid = {n: np.zeros((F, S, grid_cells), np.uint8) for n in learners} if self.has_grid else None
-        self.test_pred = {n: np.zeros((T, S, self.y_test.shape[1]), np.uint8) for n in learners}
+        self.grid = {n: np.zeros((F, S, grid_cells), out_type) for n in learners} if self.has_grid else None
+        self.test_pred = {n: np.zeros((T, S, self.y_test.shape[1]), out_type) for n in learners}
         self.chunk = max(1, min(int(np.diff(marks).max()) if F > 1 else 1, _LOGIT_CHUNK))
         batch, n_cls = inputs.config.train.batch_size, inputs.num_classes
         self.buffers = {n: np.zeros((self.chunk, S, batch, n_cls), np.float32) for n in learners}
@@ -66,9 +68,12 @@ class Recorder:
         for name, learner in self.learners.items():
             t0 = time.perf_counter()
             ys = self.labels[learner.schedule][lo:done]
-            self.loss[name][lo:done], self.correct[name][lo:done] = loss_and_correct(
-                self.buffers[name][: self.filled], ys
-            )
+            if self.regression:  # the batch's squared error before the update; no 'correct' count
+                self.loss[name][lo:done] = squared_error(self.buffers[name][: self.filled], ys)
+            else:
+                self.loss[name][lo:done], self.correct[name][lo:done] = loss_and_correct(
+                    self.buffers[name][: self.filled], ys
+                )
             learner.seconds += time.perf_counter() - t0
         self.filled = 0
 
@@ -77,8 +82,11 @@ class Recorder:
         for name, learner in self.learners.items():
             t0 = time.perf_counter()
             pred = learner.predict("test")
-            correct = (pred == self.y_test).astype(np.float32)  # (S, Nt)
-            self.acc[name][f] = np.einsum("sn,snt->st", correct, self.stage_onehot) / np.maximum(self.stage_counts, 1)
+            if self.regression:
+                score = np.square(pred - self.y_test, dtype=np.float32)  # (S, Nt) squared errors
+            else:
+                score = (pred == self.y_test).astype(np.float32)  # (S, Nt)
+            self.acc[name][f] = np.einsum("sn,snt->st", score, self.stage_onehot) / np.maximum(self.stage_counts, 1)
             if self.grid is not None:
                 self.grid[name][f] = learner.predict("grid")
             if done and done % self.steps == 0:
@@ -89,6 +97,8 @@ class Recorder:
     def model_record(self, name: str, s: int, trace: Trace) -> ModelRecord:
         """One model's record for seed ``s``, with the extras its learner adds."""
         learner = self.learners[name]
+        if self.regression:
+            return self._regression_record(name, s, trace)
         record = ModelRecord(
             name=name,
             stage_accuracy=self.acc[name][:, s].copy(),
@@ -97,6 +107,24 @@ class Recorder:
             seconds=float(learner.seconds) / self.inputs.num_seeds,
             grid_predictions=self.grid[name][:, s].copy() if self.grid is not None else None,
             test_predictions=self.test_pred[name][:, s].copy(),
+        )
+        for key, value in learner.record_extras(s, trace).items():
+            setattr(record, key, value)
+        return record
+
+    def _regression_record(self, name: str, s: int, trace: Trace) -> ModelRecord:
+        """A regression model's record: test MSE per stage (no accuracy), prediction curves per frame."""
+        learner = self.learners[name]
+        F = len(self.marks)
+        record = ModelRecord(
+            name=name,
+            stage_accuracy=np.zeros((F, 0), np.float32),
+            step_loss=self.loss[name][:, s].copy(),
+            step_correct=np.zeros(0, np.int16),
+            seconds=float(learner.seconds) / self.inputs.num_seeds,
+            test_predictions=self.test_pred[name][:, s].copy(),
+            stage_mse=self.acc[name][:, s].copy(),
+            curve_predictions=self.grid[name][:, s].copy() if self.grid is not None else None,
         )
         for key, value in learner.record_extras(s, trace).items():
             setattr(record, key, value)
@@ -115,7 +143,7 @@ class Recorder:
             run_level: dict = {"keys_2d": None, "grid_key_index": None}
             for learner in self.learners.values():
                 run_level.update(learner.run_extras(s))
-            two_d = st.input_dim == 2
+            two_d = st.input_dim == 2 or st.task == "regression"  # points small enough to keep for plotting
             grids = self.inputs.grids
             out.append(
                 RunResult(
@@ -135,6 +163,8 @@ class Recorder:
                     y_test=st.y_test if two_d else None,
                     stage_test=st.stage_test if two_d else None,
                     extra={"stream_name": st.name},
+                    curve_x=st.curve_x,
+                    curve_true=st.curve_true,
                     **run_level,
                 )
             )
@@ -149,3 +179,8 @@ def loss_and_correct(logits: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.
     loss = (lse - target).mean(axis=-1)
     correct = (predict_classes(logits) == y).sum(axis=-1).astype(np.int16)
     return loss, correct
+
+
+def squared_error(outputs: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Mean squared error per step for outputs ``(k, S, B, 1)`` and targets ``(k, S, B)``."""
+    return np.square(outputs[..., 0] - y, dtype=np.float32).mean(axis=-1)

@@ -64,6 +64,13 @@ class ModelRecord:
     final_values: np.ndarray | None = None  # (C, K, dv) float32
     train_key_index: np.ndarray | None = None  # (N_train, C) int32: nearest key of each sample
     test_key_index: np.ndarray | None = None  # (N_test, C) int32
+    # regression (``stage_accuracy`` is then empty, (F, 0)):
+    stage_mse: np.ndarray | None = None  # (F, T) float32: test MSE on each stage's data per frame (lower is better)
+    curve_predictions: np.ndarray | None = None  # (F, G) float32: prediction at each of the run's curve_x
+    value_frames: np.ndarray | None = None  # (F, C, K) float32: DKVB's scalar value of each key per frame
+    # soft readout (dkvb.readout = 'soft'):
+    effective_keys: np.ndarray | None = None  # (T,) float32: mean over a stage's samples of 1/sum(w^2) a head
+    readout_leak: np.ndarray | None = None  # (T,) float32: share of a stage's readout weight on earlier stages' keys
 
 
 @dataclass(eq=False)
@@ -87,6 +94,8 @@ class RunResult:
     stage_test: np.ndarray | None = None
     keys_2d: np.ndarray | None = None  # (C, K, 2): keys placed in the 2-D input space
     grid_key_index: np.ndarray | None = None  # (C, G*G) int16/32: nearest key of each cell
+    curve_x: np.ndarray | None = None  # regression: (G,) float32 inputs of the recorded prediction curves
+    curve_true: np.ndarray | None = None  # regression: (T, G) float32 true function of each stage (None: unknown)
     extra: dict[str, Any] = field(default_factory=dict)
 
     # --- derived ---------------------------------------------------------------------------
@@ -98,6 +107,21 @@ class RunResult:
     def num_frames(self) -> int:
         return len(self.frame_steps)
 
+    @property
+    def task(self) -> str:
+        return self.config.task
+
+    def mse_matrix(self, model: str) -> np.ndarray:
+        """Regression: ``E[i, j]``, test MSE on stage j's data after training through stage i (lower is better)."""
+        mse = self.models[model].stage_mse
+        if mse is None:
+            raise ValueError(f"{model}: a classification run has no MSE matrix; use accuracy_matrix")
+        return mse[self.stage_end_frames].astype(np.float64)
+
+    def online_mse(self, model: str) -> np.ndarray:
+        """Regression: running mean of each batch's MSE before training on it (predict-then-train)."""
+        return metrics.online_mse(self.models[model].step_loss)
+
     def accuracy_matrix(self, model: str) -> np.ndarray:
         """``R[i, j]``: accuracy on stage j's test data after training through stage i."""
         return self.models[model].stage_accuracy[self.stage_end_frames].astype(np.float64)
@@ -106,7 +130,14 @@ class RunResult:
         return metrics.online_accuracy(self.models[model].step_correct, self.batch_size)
 
     def summary(self, model: str) -> dict[str, Any]:
-        """The model's metrics (see :mod:`dkvb_core.metrics`) plus online accuracy and time."""
+        """The model's metrics (see :mod:`dkvb_core.metrics`) plus online accuracy (regression: online
+        MSE) and time."""
+        if self.task == "regression":
+            out = metrics.regression_summary(self.mse_matrix(model))
+            online_mse = self.online_mse(model)
+            out["online_mse_lower_is_better"] = float(online_mse[-1]) if len(online_mse) else 0.0
+            out["seconds"] = float(self.models[model].seconds)
+            return out
         out = metrics.summary(self.accuracy_matrix(model))
         online = self.online_accuracy(model)
         out["online_accuracy"] = float(online[-1]) if len(online) else 0.0

@@ -53,6 +53,29 @@ MODEL_ARRAYS: dict[str, tuple[str, tuple[str, ...]]] = {
     "train_key_index": ("iu", ("Ntr", "C")),
     "test_key_index": ("iu", ("Nte", "C")),
 }
+# Regression runs (config.task = 'regression'): float targets and predictions, MSE per stage, prediction
+# curves over G inputs instead of a decision grid, no accuracy (an empty (F, 0) array), no hit counts.
+REGRESSION_ARRAYS: dict[str, tuple[str, tuple[str, ...]]] = {
+    **ARRAYS,
+    "y_train": ("f", ("Ntr",)),
+    "y_test": ("f", ("Nte",)),
+    "grid_key_index": ("iu", ("C", "G")),
+    "curve_x": ("f", ("G",)),
+    "curve_true": ("f", ("T", "G")),
+}
+REGRESSION_MODEL_ARRAYS: dict[str, tuple[str, tuple[str, ...]]] = {
+    **MODEL_ARRAYS,
+    "stage_accuracy": ("f", ("F", "A0")),
+    "step_correct": ("iu", ("A0",)),
+    "test_predictions": ("f", ("T", "Nte")),
+    "stage_mse": ("f", ("F", "T")),
+    "curve_predictions": ("f", ("F", "G")),
+    "value_frames": ("f", ("F", "C", "K")),
+}
+SOFT_READOUT_ARRAYS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "effective_keys": ("f", ("T",)),
+    "readout_leak": ("f", ("T",)),
+}
 REQUIRED = ("config", "stage_classes", "class_names", "frame_steps", "frame_stage", "stage_end_frames", "models")
 MODEL_REQUIRED = ("name", "stage_accuracy", "step_loss", "step_correct")
 
@@ -156,6 +179,8 @@ _DIMS = {
     "C": "codebooks in the config",
     "K": "keys per codebook in the config",
     "G2": "grid cells of the config's grid size",
+    "G": "points of the regression curves",
+    "A0": "empty in a regression run",
     "S": "training steps",
     "Ntr": "training samples",
     "Nte": "test samples",
@@ -179,7 +204,8 @@ def check_document(data: dict[str, Any]) -> dict[str, Any]:
         raise _fail(missing[0], "missing")
     config = _config(data["config"])
     out: dict[str, Any] = {"config": config}
-    out["stage_classes"] = _stage_classes(data["stage_classes"])
+    regression = config.task == "regression"
+    out["stage_classes"] = _stage_classes(data["stage_classes"], shared=regression)
     T = len(out["stage_classes"])
     out["class_names"] = _class_names(data["class_names"])
     n_classes = max(c for s in out["stage_classes"] for c in s) + 1
@@ -188,7 +214,7 @@ def check_document(data: dict[str, Any]) -> dict[str, Any]:
     grid = data.get("grid")
     G2 = config.record.grid_size**2
     shapes = _Shapes(T=T, C=config.dkvb.num_codebooks, K=config.dkvb.keys_per_codebook, G2=G2)
-    for name, (kinds, dims) in ARRAYS.items():
+    for name, (kinds, dims) in (REGRESSION_ARRAYS if regression else ARRAYS).items():
         out[name] = None if data.get(name) is None else decode_array(name, data[name])
         if out[name] is not None:
             shapes.check(name, out[name], kinds, dims)
@@ -197,6 +223,9 @@ def check_document(data: dict[str, Any]) -> dict[str, Any]:
         raise _fail("batch_size", f"{out['batch_size']} disagrees with train.batch_size = {config.train.batch_size}")
     out["grid"] = None if grid is None else GridSpec(**_grid(grid, config.record.grid_size))
     out["models"] = _models(data["models"], config, shapes, out["batch_size"], ModelRecord)
+    for name in ("curve_x", "curve_true"):
+        if not regression and data.get(name) is not None:
+            raise _fail(name, "only a regression run has prediction curves")
     _indices(out, shapes)
     extra = data.get("extra", {})
     if not isinstance(extra, dict):
@@ -217,12 +246,12 @@ def _config(raw: Any) -> Config:
         raise _fail(f"config.{field}", msg) from None
 
 
-def _stage_classes(raw: Any) -> tuple[tuple[int, ...], ...]:
+def _stage_classes(raw: Any, shared: bool = False) -> tuple[tuple[int, ...], ...]:
     ok = isinstance(raw, list) and 0 < len(raw) <= 32 and all(isinstance(s, list) and s for s in raw)
     flat = [c for s in raw for c in s] if ok else []
     if not ok or not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c < 32 for c in flat):
         raise _fail("stage_classes", "must be 1 to 32 non-empty lists of class ids in [0, 31]")
-    if len(set(flat)) != len(flat):
+    if len(set(flat)) != len(flat) and not shared:  # regression stages all hold the one output ``y``
         raise _fail("stage_classes", "a class appears in two stages")
     return tuple(tuple(s) for s in raw)
 
@@ -280,8 +309,12 @@ def _models(raw: Any, config: Config, shapes: _Shapes, batch: int, record_cls: t
             if value is None:
                 continue
             arr = decode_array(f"{where}.{field}", value)
-            if field in MODEL_ARRAYS:
-                shapes.check(f"{where}.{field}", arr, *MODEL_ARRAYS[field])
+            schema = {
+                **(REGRESSION_MODEL_ARRAYS if config.task == "regression" else MODEL_ARRAYS),
+                **SOFT_READOUT_ARRAYS,
+            }
+            if field in schema:
+                shapes.check(f"{where}.{field}", arr, *schema[field])
             kwargs[field] = arr
         _model_values(where, kwargs, batch)
         out[name] = record_cls(**kwargs)
@@ -298,6 +331,11 @@ def _model_values(where: str, rec: dict[str, Any], batch: int) -> None:
     for field in ("key_usage_frames", "key_usage_stages"):
         if field in rec and rec[field].size and rec[field].min() < 0:
             raise _fail(f"{where}.{field}", "fetch counts must be >= 0")
+    if "stage_mse" in rec and (rec["stage_mse"] < 0).any():  # NaN stays: a diverged model's honest record
+        raise _fail(f"{where}.stage_mse", "squared errors must be >= 0")
+    for field in ("effective_keys", "readout_leak"):
+        if field in rec and (rec[field] < 0).any():
+            raise _fail(f"{where}.{field}", "must be >= 0")
 
 
 def _indices(out: dict[str, Any], shapes: _Shapes) -> None:

@@ -30,5 +30,6 @@ PAGES: list[PageSpec] = [
     PageSpec("keys.py", "Keys", ":material/key:", "keys"),
     PageSpec("forgetting.py", "Forgetting", ":material/trending_down:", "forgetting"),
     PageSpec("images.py", "Images", ":material/image:", "images", shared_settings=False),
+    PageSpec("regression.py", "Regression", ":material/show_chart:", "regression", shared_settings=False),
     PageSpec("sweeps.py", "Sweeps", ":material/grid_on:", "sweeps", shared_settings=False),
 ]

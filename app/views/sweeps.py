@@ -46,6 +46,7 @@ SUGGESTED_VALUES = {
     "dkvb.keys_per_codebook": "2, 4, 8, 16, 64",
     "dkvb.lr": "0.01, 0.03, 0.1, 0.3, 1.0",
     "dkvb.topk": "1, 2, 4",
+    "dkvb.temperature": "0.01, 0.1, 1, 4, 16",
     "linear.lr": "0.01, 0.05, 0.2",
     "mlp.lr": "0.01, 0.05, 0.2",
     "mlp.hidden": "8, 32, 128",

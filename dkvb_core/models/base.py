@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from dkvb_core.models.losses import Loss, make_loss
 from dkvb_core.optim import Optimizer, make_optimizer
 from dkvb_core.progress import Progress
 from dkvb_core.result import NO_CLASS
@@ -123,13 +124,22 @@ class Learner:
 
     ``schedule`` names the batches the model trains on: ``"stream"`` (the stages, in order) or
     ``"iid"`` (all stages shuffled together: the joint reference). ``seconds`` starts with the
-    model's preparation time; the engine adds its step and evaluation time.
+    model's preparation time; the engine adds its step and evaluation time. ``loss`` (default
+    cross-entropy) makes a learner a classifier or a regressor: outputs go through ``_dlogits``.
     """
 
     name: str = "learner"
     schedule: str = "stream"
 
-    def __init__(self, inputs: dict[str, np.ndarray], num_classes: int, optimizer: str, lr: float, batch_size: int):
+    def __init__(
+        self,
+        inputs: dict[str, np.ndarray],
+        num_classes: int,
+        optimizer: str,
+        lr: float,
+        batch_size: int,
+        loss: Loss | None = None,
+    ):
         self.inputs = inputs
         self.num_classes = num_classes
         self.batch_size = batch_size
@@ -137,6 +147,9 @@ class Learner:
         self.seconds = 0.0
         s = self.num_seeds
         self._seed_ix = np.arange(s)[:, None]
+        self.loss = loss if loss is not None else make_loss("classification")
+        self.loss.bind(s, batch_size, num_classes)
+        self.task = self.loss.task
         # flat positions of the targets inside a (S, B, n) logit block
         self._target_base = (np.arange(s * batch_size) * num_classes).reshape(s, batch_size)
         self.optimizer: Optimizer = make_optimizer(optimizer, self.parameters(), lr)
@@ -145,11 +158,8 @@ class Learner:
         raise NotImplementedError
 
     def _dlogits(self, logits: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Cross-entropy gradient w.r.t. the logits (mean over the batch), in place."""
-        p = softmax_(logits)
-        p.reshape(-1)[(self._target_base + y).reshape(-1)] -= 1.0
-        p *= 1.0 / self.batch_size
-        return p
+        """The loss's gradient w.r.t. the outputs (mean over the batch), in place."""
+        return self.loss.grad(logits, y)
 
     def step(self, rows: np.ndarray, y: np.ndarray, out_logits: np.ndarray) -> None:
         """One training step on rows ``(S, B)`` with labels ``(S, B)``.
@@ -160,11 +170,12 @@ class Learner:
         raise NotImplementedError
 
     def logits(self, which: str) -> np.ndarray:
-        """Logits ``(S, N, n)`` of a prepared input set (``test``, ``grid``, ``train``)."""
+        """Outputs ``(S, N, n)`` (logits; ``n = 1`` for regression) of a prepared set (``test``, ``grid``)."""
         raise NotImplementedError
 
     def predict(self, which: str) -> np.ndarray:
-        return predict_classes(self.logits(which))
+        """Classes (uint8) for classification, the output (float32) for regression."""
+        return self.loss.predict(self.logits(which))
 
     # --- hooks: no-ops unless a model needs them -------------------------------------------
     def end_stage(self, stage: int) -> None:

@@ -26,6 +26,10 @@ class Stream:
     name: str = "stream"
     class_names: tuple[str, ...] = ()
     images: np.ndarray | None = field(default=None, repr=False)
+    # regression streams: targets ``y_*`` are float32 and ``num_classes`` is 1 (one output)
+    task: str = "classification"
+    curve_x: np.ndarray | None = field(default=None, repr=False)  # (G,) inputs where predictions are drawn
+    curve_true: np.ndarray | None = field(default=None, repr=False)  # (T, G) true function of each stage
 
     def __post_init__(self) -> None:
         if not self.class_names:
