@@ -30,6 +30,7 @@ LLOYD_S = 8.0e-10  # Lloyd: per codebook x point x key x (dim + 2) of an iterati
 LOOKUP_S = 1.5e-9  # frozen lookup (train, test, grid): per codebook x point x key x (dim + 2 + topk)
 EMA_BATCH_S = 2e-4  # EMA k-means: Python overhead of one codebook of one batch
 STEP_S = 2.5e-5  # one model's step: Python and numpy call overhead
+SOLVE_S = 1.0e-10  # SLDA: per flop of the D x D solve after every update (D^3 / 3)
 MATMUL_S = 2.0e-10  # per multiply-add of a dense layer (steps: x3 for forward and backward)
 GATHER_S = 2.0e-8  # a step's gather and scatter-add, per fetched value entry (DKVB: codebooks x topk x classes)
 PREDICT_SAMPLE_S = 2.5e-8  # a frame's prediction of one sample: per-sample overhead
@@ -145,6 +146,7 @@ class Shape:
     kmeans: bool
     ema_epochs: int
     hidden: int
+    shared_covariance: bool  # SLDA solves a D x D system after every step
     seeds: int
     cnn: bool
     load_s: float
@@ -189,6 +191,7 @@ def shape_of(config: Config, seeds: int = 1, stream: Any = None) -> Shape:
         kmeans=d.key_init == "kmeans",
         ema_epochs=d.ema_epochs,
         hidden=sum(config.mlp.hidden_widths(config.task)),
+        shared_covariance=getattr(getattr(config, "slda", None), "covariance", "shared") == "shared",
         seeds=max(1, int(seeds)),
         cnn=cnn,
         load_s=load_s,
@@ -298,6 +301,9 @@ def _seconds(sh: Shape) -> dict[str, float]:
         steps += sh.steps * (STEP_S + S * sh.batch * (3 * MATMUL_S * flops + GATHER_S * gathered))
         per_sample = PREDICT_SAMPLE_S + PREDICT_MATMUL_S * flops + PREDICT_GATHER_S * gathered
         frames += sh.frames * (FRAME_S + S * points * per_sample)
+        if m == "slda":  # the scatter update, and the discriminant re-solved after each step
+            steps += sh.steps * S * sh.batch * 2 * MATMUL_S * sh.dim**2
+            steps += sh.steps * S * SOLVE_S * sh.dim**3 / 3 if sh.shared_covariance else 0.0
         if m == "dkvb":
             frames += sh.frames * TABLE_S * 4 * S * sh.codebooks * sh.keys * sh.classes
             frames += USAGE_S * S * (sh.steps * sh.batch * sh.codebooks * sh.topk + sh.frames * sh.codebooks * sh.keys)
