@@ -1,6 +1,6 @@
 """Cumulative online accuracy per model and mode on the OSAKA presets: 5 seeds, mean ± sd.
 
-``python scripts/osaka_table.py`` prints one markdown table a preset, for p = 0.9 and 0.98 and both
+``python benchmarks/osaka_table.py`` prints one markdown table a preset, for p = 0.9 and 0.98 and both
 label rules (the figures of the README's Online section); ``--all`` runs every registry model, not
 only the preset's.
 """
