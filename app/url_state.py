@@ -15,7 +15,7 @@ from dkvb_core import safe_json
 from dkvb_core.config import Config, ConfigError, describe_fields
 
 # Fields a link may not set: a server path must never come from a URL.
-NOT_FROM_URL = frozenset({"stream.csv_path", "regression.csv_path"})
+NOT_FROM_URL = frozenset({"stream.csv_path", "stream.path", "regression.csv_path"})
 MAX_VALUE_CHARS = 500
 MAX_VALUE_DEPTH = 4  # the deepest field value is a list of lists (stream.stage_classes)
 MAX_KEY_CHARS = 60

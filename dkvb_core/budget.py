@@ -167,7 +167,8 @@ def shape_of(config: Config, seeds: int = 1, stream: Any = None) -> Shape:
     if config.online.enabled:  # the online stream: its own steps and classes (task-local: n_way outputs)
         stages, total, classes = 1, config.total_steps, _online_classes(config)
     frames = _frames(stages, total, config.record.every)
-    split = d.split if d.split != "auto" else ("identity" if d.num_codebooks == 1 else "random_projection")
+    auto = "identity" if d.num_codebooks == 1 and dim <= 2 else "random_projection"  # as encoders.make_splitter
+    split = d.split if d.split != "auto" else auto
     dim_keys = {"identity": dim, "chunk": max(1, dim // d.num_codebooks)}.get(split, d.dim_keys or max(2, min(dim, 16)))
     needs_dkvb = "dkvb" in t.models or ("joint" in t.models and config.joint.arch == "dkvb")
     return Shape(

@@ -23,7 +23,7 @@ from dkvb_core.errors import ConfigError
 from dkvb_core.models import model_names
 
 ModelName = Literal[model_names()]  # type: ignore[valid-type]  # the registry's names, nothing else
-StreamKind = Literal["toy", "csv", "digits", "mnist", "fashion"]
+StreamKind = Literal["toy", "csv", "digits", "mnist", "fashion", "features"]
 RegressionKind = Literal["sine-sweep", "sine-tasks", "csv"]
 TaskKind = Literal["classification", "regression"]
 
@@ -86,9 +86,9 @@ class _Frozen(BaseModel):
 class StreamConfig(_Frozen):
     """Which data arrives, in which stages, and how it is sampled."""
 
-    kind: StreamKind = Field("toy", description="toy Gaussians, a CSV file, or an image set")
+    kind: StreamKind = Field("toy", description="toy Gaussians, a 2-D CSV file, an image set, or a features file")
     num_classes: int = Field(8, ge=2, le=32, description="number of classes")
-    classes_per_stage: int = Field(2, ge=1, le=32, description="classes that arrive per stage")
+    classes_per_stage: int = Field(2, ge=1, le=1000, description="classes that arrive per stage")
     stage_classes: tuple[tuple[Annotated[int, Field(ge=0, le=31)], ...], ...] | None = Field(
         None, description="explicit classes of each stage; overrides stage_order"
     )
@@ -107,9 +107,13 @@ class StreamConfig(_Frozen):
     )
     test_fraction: float = Field(0.2, ge=0.05, le=0.9, description="csv and image sets: share of each class held out")
     csv_path: str | None = Field(None, description="csv: path of the CSV file")
+    # features: the file decides the classes (num_classes and stage_classes are not used; at most 1,000 classes)
+    path: str | None = Field(None, description="features: path of a .npz, .csv or .parquet file of N-d features")
 
     @model_validator(mode="after")
     def _check_stages(self) -> StreamConfig:
+        if self.kind == "features":
+            return self._check_features()
         if self.stage_classes is not None:
             flat = [c for stage in self.stage_classes for c in stage]
             if not self.stage_classes or any(len(s) == 0 for s in self.stage_classes):
@@ -130,6 +134,15 @@ class StreamConfig(_Frozen):
             raise ValueError("stream.csv_path: required when stream.kind is 'csv'")
         return self
 
+    def _check_features(self) -> StreamConfig:
+        """A features file brings its own classes: only its path is required; stages come from its Stage
+        column or from classes_per_stage and stage_order, checked against the file when it is read."""
+        if not self.path:
+            raise ValueError("stream.path: required when stream.kind is 'features'")
+        if self.stage_classes is not None:
+            raise ValueError("stream.stage_classes: not used with features; give the file a Stage column instead")
+        return self
+
     def resolved_stage_classes(self) -> tuple[tuple[int, ...], ...]:
         """The classes of each stage: explicit, or derived from classes_per_stage and order."""
         if self.stage_classes is not None:
@@ -148,7 +161,8 @@ class DKVBConfig(_Frozen):
     keys_per_codebook: int = Field(64, ge=1, le=4096, description="key-value pairs a codebook, K")
     dim_keys: int | None = Field(None, ge=1, le=512, description="key dimension; None: automatic")
     split: Literal["auto", "identity", "random_projection", "chunk"] = Field(
-        "auto", description="how the embedding reaches the heads; auto: identity for one head"
+        "auto",
+        description="how the embedding reaches the heads; auto: identity for one head on 2-D inputs, else projection",
     )
     topk: int = Field(1, ge=1, le=16, description="keys fetched a head")
     decoder: Literal["mean", "linear"] = Field("mean", description="mean of values, or a linear layer")
@@ -400,43 +414,54 @@ class Config(_Frozen):
     @model_validator(mode="after")
     def _check(self) -> Config:
         _check_task(self)
-        n_stages = self.num_stages
-        total = n_stages * self.train.steps_per_stage
+        n_stages, total = self.num_stages, None
         if self.online.enabled:
             self._check_online()
             n_stages, total = 1, self.online.total_steps
-        if total > MAX_TOTAL_STEPS:
-            raise ValueError(
-                f"train.steps_per_stage: {n_stages} stages x {self.train.steps_per_stage} steps "
-                f"= {total}, more than the limit of {MAX_TOTAL_STEPS} steps in all"
-            )
-        if self.record.every and total // self.record.every > MAX_FRAMES:
-            raise ValueError(
-                f"record.every: {total} steps every {self.record.every} gives "
-                f"{total // self.record.every} frames, more than the limit of {MAX_FRAMES}; "
-                f"record every {-(-total // MAX_FRAMES)} steps or more, or train fewer steps"
-            )
-        samples = total * self.train.batch_size
-        if samples > MAX_SAMPLES_SEEN:
-            raise ValueError(
-                f"train.batch_size: {total} steps x batch {self.train.batch_size} = {samples:,} samples, "
-                f"more than the limit of {MAX_SAMPLES_SEEN:,}; lower the batch size or the steps"
-            )
-        frames = n_stages + 1 + (total // self.record.every if self.record.every else 0)
-        grid_bytes = frames * self.record.grid_size**2 * len(self.train.models)
-        if grid_bytes > MAX_GRID_BYTES:
-            raise ValueError(
-                f"record.grid_size: {frames} frames of a {self.record.grid_size}x{self.record.grid_size} grid for "
-                f"{len(self.train.models)} models is {grid_bytes / 2**20:.0f} MiB, more than the limit of "
-                f"{MAX_GRID_BYTES // 2**20} MiB; use a smaller grid or record fewer frames (record.every)"
-            )
+        fault = self.size_fault(n_stages, total)
+        if fault:
+            raise ValueError(fault)
+        features = self.task == "classification" and self.stream.kind == "features"  # the file decides the classes
         outputs = 1 if self.task == "regression" else self.stream.num_classes
-        if self.dkvb.decoder == "mean" and self.dkvb.dim_values not in (None, outputs):
+        if self.dkvb.decoder == "mean" and not features and self.dkvb.dim_values not in (None, outputs):
             what = "1 (a scalar per key) for regression" if self.task == "regression" else "stream.num_classes"
             raise ValueError(
                 f"dkvb.dim_values: the mean decoder needs dim_values = {what} ({outputs}); got {self.dkvb.dim_values}"
             )
         return self
+
+    def size_fault(self, n_stages: int, total: int | None = None) -> str | None:
+        """Why a run of ``n_stages`` stages (``total`` steps: by default the stages' steps) is too large
+        (steps, frames, samples, grid), or None. Configs check their own stages; a features file, whose
+        stages only its reader knows, is checked after reading."""
+        total = n_stages * self.train.steps_per_stage if total is None else total
+        every = self.record.every
+        if total > MAX_TOTAL_STEPS:
+            return (
+                f"train.steps_per_stage: {n_stages} stages x {self.train.steps_per_stage} steps "
+                f"= {total}, more than the limit of {MAX_TOTAL_STEPS} steps in all"
+            )
+        if every and total // every > MAX_FRAMES:
+            return (
+                f"record.every: {total} steps every {every} gives {total // every} frames, more than the limit of "
+                f"{MAX_FRAMES}; record every {-(-total // MAX_FRAMES)} steps or more, or train fewer steps"
+            )
+        samples = total * self.train.batch_size
+        if samples > MAX_SAMPLES_SEEN:
+            return (
+                f"train.batch_size: {total} steps x batch {self.train.batch_size} = {samples:,} samples, "
+                f"more than the limit of {MAX_SAMPLES_SEEN:,}; lower the batch size or the steps"
+            )
+        frames = n_stages + 1 + (total // every if every else 0)
+        size, models = self.record.grid_size, len(self.train.models)
+        grid_bytes = frames * size**2 * models
+        if grid_bytes > MAX_GRID_BYTES:
+            return (
+                f"record.grid_size: {frames} frames of a {size}x{size} grid for {models} models is "
+                f"{grid_bytes / 2**20:.0f} MiB, more than the limit of {MAX_GRID_BYTES // 2**20} MiB; "
+                "use a smaller grid or record fewer frames (record.every)"
+            )
+        return None
 
     def _check_online(self) -> None:
         o = self.online

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from dkvb_core.config import Config
@@ -11,6 +12,8 @@ from dkvb_core.models import REGISTRY, model_names
 # Every registered model that can do regression (its spec lists the task), in registry order.
 REGRESSION_MODELS = [name for name, spec in REGISTRY.items() if "regression" in spec.tasks]
 
+# The example features file (written by assets/features/make_digits_embeddings.py, shipped with the project).
+EXAMPLE_FEATURES = str(Path(__file__).resolve().parents[1] / "assets" / "features" / "digits_cnn.npz")
 # The default comparison plus the joint reference (the online presets' models).
 DEFAULT_WITH_JOINT = [*Config().train.models, "joint"]
 
@@ -53,6 +56,13 @@ PRESETS: dict[str, dict[str, Any]] = {
             "test_per_class": 100,
         },
         # CNN embeddings (128-d): 16-d keys separate them better than 8-d; 512 keys a codebook.
+        "dkvb": {"num_codebooks": 16, "keys_per_codebook": 512, "dim_keys": 16, "split": "random_projection"},
+        "joint": {"lr": 0.03},
+        "train": {"steps_per_stage": 500},
+    },
+    # Bring your own embeddings, by example: the digits' 128-d CNN embeddings as a features file (.npz).
+    "digits-embeddings": {
+        "stream": {"kind": "features", "path": EXAMPLE_FEATURES, "classes_per_stage": 2, "stage_order": "consecutive"},
         "dkvb": {"num_codebooks": 16, "keys_per_codebook": 512, "dim_keys": 16, "split": "random_projection"},
         "joint": {"lr": 0.03},
         "train": {"steps_per_stage": 500},

@@ -44,6 +44,21 @@ def _image(config: Config) -> Stream:
     return make_image_stream(config)
 
 
+def _features(config: Config) -> Stream:
+    from dkvb_core.streams.features import load_features_stream  # pandas/pyarrow: only for a file
+
+    s = config.stream
+    assert s.path is not None
+    name = s.path.replace("\\", "/").rsplit("/", 1)[-1]
+    stream = load_features_stream(
+        s.path, s.classes_per_stage, s.stage_order, s.test_fraction, config.seed_of_stream, name
+    )
+    fault = config.size_fault(stream.num_stages)  # the config could not know the file's stages
+    if fault:
+        raise DataError(fault)
+    return stream
+
+
 def _sine_sweep(config: Config) -> Stream:
     from dkvb_core.streams.sine_sweep import make_sine_sweep
 
@@ -64,7 +79,14 @@ def _regression_csv(config: Config) -> Stream:
     return load_regression_csv(r.csv_path, r.num_stages, config.stream.test_fraction, config.seed_of_stream)
 
 
-BUILDERS: dict[str, StreamBuilder] = {"toy": _toy, "csv": _csv, "digits": _image, "mnist": _image, "fashion": _image}
+BUILDERS: dict[str, StreamBuilder] = {
+    "toy": _toy,
+    "csv": _csv,
+    "digits": _image,
+    "mnist": _image,
+    "fashion": _image,
+    "features": _features,
+}
 # regression streams (task = 'regression'), chosen by regression.kind
 REGRESSION_BUILDERS: dict[str, StreamBuilder] = {
     "sine-sweep": _sine_sweep,
