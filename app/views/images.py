@@ -13,6 +13,7 @@ import streamlit as st
 from app import layout, page_link, plain, runs
 from app.charts import images as charts
 from app.charts.palette import MODEL_LABELS
+from app.image_panels import gallery_section, key_images_panel
 from dkvb_core import Config, ConfigError, DataError, RunResult, Stream, build_stream
 from dkvb_core import image_analysis as analysis
 from dkvb_core.image_encoder import encoder_record
@@ -166,7 +167,7 @@ def run_with_progress(config: Config) -> RunResult | None:
 def keys_section(result: RunResult, stream: Stream) -> None:
     st.subheader("Keys")
     rec = result.models["dkvb"]
-    n_codebooks, n_keys = rec.final_values.shape[:2]
+    n_codebooks = rec.final_values.shape[0]
     c1, c2 = st.columns([1, 3])
     codebook = int(c1.number_input("Codebook", 0, n_codebooks - 1, value=0, step=1, key="img:codebook"))
     st.plotly_chart(
@@ -179,39 +180,7 @@ def keys_section(result: RunResult, stream: Stream) -> None:
         "them most: a staircase means each stage works with its own keys, so training one stage leaves "
         "the values of the others alone."
     )
-    busiest = analysis.busiest_keys(result, codebook, count=min(n_keys, 30))
-    usage = rec.key_usage_stages[:, codebook].sum(axis=0)
-    chosen = c2.selectbox(
-        "Key (busiest first)",
-        [int(k) for k in busiest],
-        format_func=lambda k: f"key {k}: {int(usage[k]):,} fetches",
-        key=f"img:key:{codebook}",
-    )
-    view = analysis.key_view(result, stream, codebook, int(chosen))
-    st.plotly_chart(
-        charts.key_images(
-            view, analysis.training_images(stream), stream.y_train, stream.class_names, height=layout.chart_height(340)
-        ),
-        key="img:key_images",
-        config={"displaylogo": False},
-    )
-    per_stage = ", ".join(f"S{t + 1}: {int(n)}" for t, n in enumerate(view.usage_per_stage))
-    st.caption(
-        f"The training images whose nearest key in codebook {codebook} is key {view.key} (label above each; "
-        f"green where it matches the class the value votes for). Fetches per stage: {per_stage}."
-    )
-
-
-def gallery_section(result: RunResult, stream: Stream) -> None:
-    st.subheader("Predictions at each stage end")
-    per_class = st.slider("Test images a class", 1, 3, value=1, key="img:per_class")
-    rows = analysis.gallery_rows(stream, per_class, seed=result.config.seed)
-    preds = analysis.gallery_predictions(result, stream, rows)
-    fig = charts.prediction_gallery(
-        analysis.held_out_images(stream)[rows], stream.y_test[rows], preds, stream.class_names
-    )
-    st.plotly_chart(fig, key="img:gallery", config={"displaylogo": False})
-    st.caption("Each cell: the class a model predicts for the image above it after a stage; green right, red wrong.")
+    key_images_panel(result, stream, codebook, "img", picker=c2)
 
 
 def confusion_section(result: RunResult, stream: Stream) -> None:
@@ -274,5 +243,5 @@ st.plotly_chart(
 st.caption("Forgetting: the drop from each stage's best accuracy to its final one (mean in the legend).")
 if "dkvb" in result.models:
     keys_section(result, stream)
-gallery_section(result, stream)
+gallery_section(result, stream, "img")
 confusion_section(result, stream)

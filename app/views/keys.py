@@ -7,6 +7,7 @@ import streamlit as st
 
 from app import cockpit, current, layout, runs, settings, view_params
 from app.charts import keys as charts
+from app.readout_section import soft_readout_section
 from dkvb_core import analysis as an
 
 layout.page_header(
@@ -95,3 +96,5 @@ if compare:
         else:
             col.markdown(title, unsafe_allow_html=True)
         layout.chart(charts.overlap_heatmap(r, height=260), f"story_overlap_{k}", col)
+
+soft_readout_section(result)

@@ -46,6 +46,7 @@ SUGGESTED_VALUES = {
     "dkvb.keys_per_codebook": "2, 4, 8, 16, 64",
     "dkvb.lr": "0.01, 0.03, 0.1, 0.3, 1.0",
     "dkvb.topk": "1, 2, 4",
+    "dkvb.temperature": "0.01, 0.1, 1, 4, 16",
     "linear.lr": "0.01, 0.05, 0.2",
     "mlp.lr": "0.01, 0.05, 0.2",
     "mlp.hidden": "8, 32, 128",
@@ -57,6 +58,8 @@ SUGGESTED_VALUES = {
     "train.batch_size": "1, 10, 50",
     "train.optimizer": "sgd, adam",
     "stream.spread": "0.5, 0.7, 1.0, 1.5",
+    "online.p": "0.9, 0.95, 0.98",
+    "online.n_way": "2, 3, 4",
 }
 DEFAULT_AXES = [("dkvb.num_codebooks", "1, 2, 4, 8"), ("dkvb.keys_per_codebook", "2, 4, 8, 16, 64"), (NO_AXIS, "")]
 HIDDEN_FIELDS = {"seed", "stream.csv_path", "stream.kind", "stream.encoder"}

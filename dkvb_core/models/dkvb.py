@@ -21,8 +21,10 @@ from dkvb_core.bottleneck import KeyValueBottleneck
 from dkvb_core.config import Config, DKVBConfig
 from dkvb_core.encoders import IdentitySplit, RandomProjectionSplit, make_splitter
 from dkvb_core.models.base import Learner, RunInputs, Trace, predict_classes
+from dkvb_core.models.losses import Loss, loss_for
 from dkvb_core.models.spec import ModelSpec
 from dkvb_core.progress import report
+from dkvb_core.readout import effective_keys, leak, soft_weights, stage_means
 
 
 @dataclass
@@ -36,6 +38,7 @@ class DKVBPrepared:
     codebooks: int
     keys: int
     seconds: float
+    weights: dict[str, np.ndarray] | None = None  # soft readout: set name -> (S, N, C * topk), summing to 1
 
 
 def prepare_dkvb(inputs: RunInputs) -> DKVBPrepared:
@@ -51,18 +54,22 @@ def _prepare(inputs: RunInputs) -> DKVBPrepared:
     d = inputs.config.dkvb
     dim_values = d.dim_values if d.dim_values is not None else inputs.num_classes
     slots: dict[str, list[np.ndarray]] = {name: [] for name in inputs.embeddings}
+    weights: dict[str, list[np.ndarray]] = {name: [] for name in inputs.embeddings}
     values, keys_2d, grid_index = [], [], []
     for s, cfg in enumerate(inputs.configs):
         report(inputs.progress, s, inputs.num_seeds, "keys")
         emb = {k: torch.from_numpy(v[s]) for k, v in inputs.embeddings.items()}
         splitter = make_splitter(d.split, emb["train"].shape[1], d.num_codebooks, d.dim_keys, seed=cfg.seed * 7919 + 17)
         heads = {k: splitter(v) for k, v in emb.items()}
-        bottleneck = _frozen_bottleneck(cfg, d, splitter.dim_keys, dim_values, heads["train"])
+        bottleneck = _frozen_bottleneck(
+            cfg, d, splitter.dim_keys, dim_values, key_init_heads(heads["train"], inputs, s)
+        )
         ck = d.num_codebooks * d.keys_per_codebook
         offset = (torch.arange(d.num_codebooks) * d.keys_per_codebook).view(1, -1, 1) + s * ck
         for name, h in heads.items():
-            idx, _ = bottleneck.lookup(h)  # (N, C, topk)
+            idx, dist = bottleneck.lookup(h)  # (N, C, topk)
             slots[name].append((idx + offset).reshape(len(h), -1).numpy().astype(np.int64))
+            weights[name].append(readout_weights(dist.numpy(), d.readout, d.temperature))
         values.append(bottleneck.values.detach().numpy().reshape(ck, dim_values))
         keys_2d.append(_keys_in_input_space(splitter, bottleneck) if "grid" in heads else None)
         grid_index.append(idx[:, :, 0].T.contiguous().numpy().astype(np.int32) if "grid" in heads else None)
@@ -75,7 +82,24 @@ def _prepare(inputs: RunInputs) -> DKVBPrepared:
         codebooks=d.num_codebooks,
         keys=d.keys_per_codebook,
         seconds=time.perf_counter() - start,
+        weights={k: np.stack(v) for k, v in weights.items()} if d.readout == "soft" else None,
     )
+
+
+def key_init_heads(train_heads: torch.Tensor, inputs: RunInputs, seed_index: int) -> torch.Tensor:
+    """The training heads the keys are placed on: all of them, or only the stream's pre-training rows
+    (``Stream.pretrain_rows``, set by the online stream: a deployed model has seen nothing else)."""
+    rows = inputs.streams[seed_index].pretrain_rows
+    return train_heads if rows is None else train_heads[torch.from_numpy(rows)]
+
+
+def readout_weights(sq_dist: np.ndarray, readout: str, temperature: float) -> np.ndarray:
+    """Per sample, the weight of each fetched slot ``(N, C * topk)``: a head's soft weights over its
+    top-k keys, divided by the heads so a sample's weights sum to 1. Empty for the hard readout."""
+    if readout != "soft":
+        return np.zeros((len(sq_dist), 0), np.float32)
+    w = soft_weights(sq_dist, temperature) / np.float32(sq_dist.shape[1])
+    return w.reshape(len(w), -1)
 
 
 def _frozen_bottleneck(
@@ -139,6 +163,9 @@ class DKVBLearner(Learner):
     ``s * C * K + c * K + k``, i.e. rows of the seed-stacked value table ``(S * C * K, d_v)``.
     ``decoder='mean'``: logits are the mean of the fetched values (``d_v`` = classes).
     ``decoder='linear'``: the fetched values, concatenated, go through a linear layer.
+    ``weights`` (soft readout, mean decoder): per set ``(S, N, M)`` readout weights summing to 1 a
+    sample; outputs are the weighted sum of the fetched rows and each row gets its weight's share of
+    the gradient (a weighted gather and scatter).
     """
 
     name = "dkvb"
@@ -153,6 +180,8 @@ class DKVBLearner(Learner):
         values: np.ndarray,
         decoder: str = "mean",
         rngs: list[np.random.Generator] | None = None,
+        loss: Loss | None = None,
+        weights: dict[str, np.ndarray] | None = None,
     ):
         self.values = values  # (S, C*K, dv); a view of it is updated in place
         s, ck, dv = values.shape
@@ -165,9 +194,16 @@ class DKVBLearner(Learner):
             bound = 1.0 / np.sqrt(width)
             self.W = np.stack([r.uniform(-bound, bound, (width, num_classes)) for r in rngs]).astype(np.float32)
             self.b = np.zeros((s, 1, num_classes), dtype=np.float32)
-        super().__init__(inputs, num_classes, optimizer, lr, batch_size)
+        self.weights = weights
+        super().__init__(inputs, num_classes, optimizer, lr, batch_size, loss)
         # The common case (one slot a sample, mean decoder, SGD) gets a path with the fewest numpy calls.
-        self._plain_sgd = decoder == "mean" and self.slots_per_sample == 1 and optimizer == "sgd"
+        self._plain_sgd = (
+            decoder == "mean"
+            and self.slots_per_sample == 1
+            and optimizer == "sgd"
+            and self.task == "classification"
+            and weights is None
+        )
         if self._plain_sgd:
             train = inputs["train"]
             self._train_flat = np.ascontiguousarray(train[..., 0]).reshape(-1)  # (S * N,)
@@ -195,6 +231,9 @@ class DKVBLearner(Learner):
             return
         slots = self.inputs["train"][self._seed_ix, rows]  # (S, B, M)
         fetched = self.table[slots]  # (S, B, M, dv)
+        if self.weights is not None:
+            self._weighted_step(slots, fetched, self.weights["train"][self._seed_ix, rows], y, out_logits)
+            return
         if self.decoder == "mean":
             self._mean_decoder_step(slots, fetched, y, out_logits)
             return
@@ -219,9 +258,21 @@ class DKVBLearner(Learner):
             d *= 1.0 / m
         self.optimizer.sparse_step(self.table, slots.reshape(-1), d)
 
+    def _weighted_step(
+        self, slots: np.ndarray, fetched: np.ndarray, w: np.ndarray, y: np.ndarray, out: np.ndarray
+    ) -> None:
+        """Soft readout: outputs = the fetched rows weighted by ``w`` ``(S, B, M)``; row m gets w_m of the gradient."""
+        outputs = np.einsum("sbm,sbmv->sbv", w, fetched)
+        out[...] = outputs
+        d = self._dlogits(outputs, y)  # (S, B, dv), in place on outputs
+        rows_grad = w[..., None] * d[:, :, None, :]  # (S, B, M, dv)
+        self.optimizer.sparse_step(self.table, slots.reshape(-1), rows_grad.reshape(-1, fetched.shape[-1]))
+
     def logits(self, which: str) -> np.ndarray:
         slots = self.inputs[which]
         fetched = self.table[slots]
+        if self.weights is not None:
+            return np.einsum("snm,snmv->snv", self.weights[which], fetched)
         if self.decoder == "mean":
             return fetched[:, :, 0] if self.slots_per_sample == 1 else fetched.mean(axis=2)
         s, n = slots.shape[:2]
@@ -229,7 +280,7 @@ class DKVBLearner(Learner):
 
     def predict(self, which: str) -> np.ndarray:
         """For one slot a sample and the mean decoder, classify the K rows, then gather."""
-        if self.decoder == "mean" and self.slots_per_sample == 1:
+        if self.decoder == "mean" and self.slots_per_sample == 1 and self.task == "classification":
             return predict_classes(self.table)[self.inputs[which][..., 0]]
         return super().predict(which)
 
@@ -241,16 +292,18 @@ class DKVBLearner(Learner):
 class RecordingDKVBLearner(DKVBLearner):
     """The ``dkvb`` model: a DKVB learner that also records its keys' story for the Keys page."""
 
-    def __init__(self, prepared: DKVBPrepared, **kwargs: Any):
+    def __init__(self, prepared: DKVBPrepared, stages: list[np.ndarray] | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.prepared = prepared
+        self.stages = stages  # per seed, the stage of each training sample (for the soft readout's leak)
         self._votes: list[np.ndarray] = []  # per frame (S, C*K)
         self._changed: list[np.ndarray] = []
         self._prev = self.table.copy()
 
     def frame(self, index: int) -> None:
-        """Votes of every value row, and which rows changed since the previous frame."""
-        self._votes.append(self.votes())
+        """Votes of every value row (regression: the scalar values), and which rows changed since the
+        previous frame."""
+        self._votes.append(self.votes() if self.task == "classification" else self.values[..., 0].copy())
         table = self.table.reshape(self.num_seeds, -1, self.table.shape[-1])
         self._changed.append((table != self._prev.reshape(table.shape)).any(axis=-1))
         self._prev = self.table.copy()
@@ -261,15 +314,19 @@ class RecordingDKVBLearner(DKVBLearner):
             self._usage = key_usage(p.slots["train"], trace, p.codebooks * p.keys)
         frames_usage, stages_usage = self._usage
         shape = (len(trace.marks), p.codebooks, p.keys)
-        return {
+        votes = "value_votes" if self.task == "classification" else "value_frames"
+        out = {
             "key_usage_frames": frames_usage[:, seed].reshape(shape),
             "key_usage_stages": stages_usage[:, seed].reshape((trace.num_stages, p.codebooks, p.keys)),
-            "value_votes": np.stack([v[seed] for v in self._votes]).reshape(shape),
+            votes: np.stack([v[seed] for v in self._votes]).reshape(shape),
             "values_changed": np.stack([c[seed] for c in self._changed]).reshape(shape),
             "final_values": self.values[seed].reshape(p.codebooks, p.keys, -1).copy(),
             "train_key_index": nearest_keys(p, "train", seed),
             "test_key_index": nearest_keys(p, "test", seed),
         }
+        if p.weights is not None and self.stages is not None:
+            out.update(readout_story(p, seed, self.stages[seed], trace.num_stages))
+        return out
 
     def run_extras(self, seed: int) -> dict[str, Any]:
         return {"keys_2d": self.prepared.keys_2d[seed], "grid_key_index": self.prepared.grid_key_index[seed]}
@@ -281,6 +338,19 @@ def nearest_keys(prep: DKVBPrepared, which: str, seed: int) -> np.ndarray:
     rows = prep.slots[which][seed] - seed * ck  # (N, C * topk)
     topk = rows.shape[1] // prep.codebooks
     return (rows.reshape(len(rows), prep.codebooks, topk)[:, :, 0] % prep.keys).astype(np.int32)
+
+
+def readout_story(prep: DKVBPrepared, seed: int, stage_train: np.ndarray, num_stages: int) -> dict[str, np.ndarray]:
+    """Soft readout, one seed: effective keys a training sample (mean per stage) and the leak per stage."""
+    assert prep.weights is not None
+    n = prep.slots["train"].shape[1]
+    shape = (n, prep.codebooks, -1)
+    keys = (prep.slots["train"][seed] % prep.keys).reshape(shape)
+    w = prep.weights["train"][seed].reshape(shape) * prep.codebooks  # each head's weights sum to 1
+    return {
+        "effective_keys": stage_means(effective_keys(w), stage_train, num_stages).astype(np.float32),
+        "readout_leak": leak(keys, w, stage_train, num_stages).astype(np.float32),
+    }
 
 
 def key_usage(train_slots: np.ndarray, trace: Trace, ck: int) -> tuple[np.ndarray, np.ndarray]:
@@ -314,8 +384,13 @@ def make_dkvb_learner(inputs: RunInputs, lr: float, init_tag: int, with_extras: 
         "values": prep.values.copy(),
         "decoder": cfg.dkvb.decoder,
         "rngs": inputs.rngs(init_tag),
+        "loss": loss_for(inputs),
+        "weights": prep.weights,
     }
-    learner = RecordingDKVBLearner(prep, **kwargs) if with_extras else DKVBLearner(**kwargs)
+    if with_extras:
+        learner: DKVBLearner = RecordingDKVBLearner(prep, [st.stage_train for st in inputs.streams], **kwargs)
+    else:
+        learner = DKVBLearner(**kwargs)
     learner.seconds = prep.seconds
     return learner
 
