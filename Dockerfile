@@ -23,6 +23,8 @@ COPY dkvb_core ./dkvb_core
 COPY app ./app
 COPY assets ./assets
 COPY .streamlit ./.streamlit
+# the chart library into app/static/ (served by the app itself; the folder is read-only to the server's user)
+RUN python -m app.vendor
 
 RUN useradd --create-home --uid 1000 explorer
 USER 1000

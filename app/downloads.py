@@ -16,7 +16,10 @@ if TYPE_CHECKING:
 
 
 def metrics_frame(result: RunResult) -> pd.DataFrame:
-    """One row per model: summary metrics, then every accuracy-matrix entry as ``R[i][j]``."""
+    """One row per model: summary metrics, then every accuracy-matrix entry as ``R[i][j]`` (regression:
+    the MSE figures, each named lower_is_better, and every MSE-matrix entry as ``E[i][j]``)."""
+    if result.task == "regression":
+        return regression_metrics_frame(result)
     rows = []
     for name, s in result.summaries().items():
         row: dict[str, object] = {
@@ -32,6 +35,21 @@ def metrics_frame(result: RunResult) -> pd.DataFrame:
                 row[f"R[{i}][{j}]"] = v
         rows.append(row)
     import pandas as pd  # ~0.3 s: only when metrics are downloaded, not on every page load
+
+    return pd.DataFrame(rows)
+
+
+def regression_metrics_frame(result: RunResult) -> pd.DataFrame:
+    """One row per model: the scalar MSE figures, then every MSE-matrix entry as ``E[i][j]``."""
+    rows = []
+    for name, s in result.summaries().items():
+        row: dict[str, object] = {"model": name}
+        row.update({k: v for k, v in s.items() if isinstance(v, float)})
+        for i, r in enumerate(s["mse_matrix_lower_is_better"]):
+            for j, v in enumerate(r):
+                row[f"E[{i}][{j}]"] = v
+        rows.append(row)
+    import pandas as pd
 
     return pd.DataFrame(rows)
 

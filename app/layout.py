@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import NoReturn
 
 import streamlit as st
@@ -14,6 +15,9 @@ BASE_CSS = """
   .block-container { padding-top: 2.6rem; }
   /* region maps are small class-id images stretched over the panel: keep their cells crisp */
   .js-plotly-plot .layer-below image, .js-plotly-plot .layer-above image { image-rendering: pixelated; }
+  .dkvb-story-title { font-weight: 700; font-size: 0.9rem; opacity: 0.75; }
+  .dkvb-story-caption { font-size: 1.12rem; line-height: 1.45; }
+  .dkvb-theme-link { font-size: 0.9rem; text-decoration: none; }
 </style>
 """
 PRESENT_CSS = """
@@ -23,6 +27,12 @@ PRESENT_CSS = """
   .block-container { padding-top: 3.2rem; max-width: 100%; }
   html { font-size: 19px; }
   h1 { font-size: 2.6rem !important; }
+  /* a 720p projector: less air above the title, so the chart keeps its height */
+  @media (max-height: 800px) {
+    html { font-size: 17px; }
+    .block-container { padding-top: 1.2rem; }
+    h1 { font-size: 2.1rem !important; padding-top: 0.2rem; }
+  }
 </style>
 """
 
@@ -52,6 +62,31 @@ def inject_css(present: bool) -> None:
     st.html(BASE_CSS + (PRESENT_CSS if present else ""))
 
 
+PRESENT_FONT_SCALE = 1.3
+
+
+def font_scale() -> float:
+    """Chart text grows with the page in presentation mode (read from across the room)."""
+    return PRESENT_FONT_SCALE if st.session_state.get("present") else 1.0
+
+
+def dark_mode() -> bool:
+    """True when the page shows the dark theme (a dark room): charts are then drawn dark too."""
+    try:
+        return st.context.theme.type == "dark"
+    except Exception:  # no browser (AppTest) or an older Streamlit
+        return False
+
+
+def theme_link() -> str:
+    """A markdown link to this page in the other theme (Streamlit switches themes only by link or menu)."""
+    params = {k: v for k, v in st.query_params.to_dict().items() if k != "embed_options"}
+    params["embed_options"] = "light_theme" if dark_mode() else "dark_theme"
+    query = urllib.parse.urlencode(params)
+    label = "☀ Light room" if dark_mode() else "☾ Dark room"
+    return f'<a href="?{query}" target="_self" class="dkvb-theme-link">{label}</a>'
+
+
 def chart_height(normal: int) -> int:
     """Charts grow a little in presentation mode (width, not height, limits the square panels)."""
     return int(normal * 1.1) if st.session_state.get("present") else normal
@@ -70,10 +105,18 @@ def page_header(title: str, subtitle: str) -> None:
         right.button("Exit presentation", on_click=_set_present, args=(False,), icon=":material/close_fullscreen:")
     else:
         right.button("Present", on_click=_set_present, args=(True,), icon=":material/slideshow:", key="present_on")
+    right.markdown(theme_link(), unsafe_allow_html=True)
 
 
 def chart(fig, key: str, container=None) -> None:
-    """Draw a plotly figure with the app's chart settings (own styling, lean mode bar)."""
+    """Draw a plotly figure with the app's chart settings (own styling, lean mode bar), darkened on a
+    dark page and with larger text in presentation mode."""
+    from app.charts.common import darken, scale_fonts
+
+    if dark_mode():
+        darken(fig)
+    if font_scale() != 1.0:
+        fig = scale_fonts(fig.to_plotly_json(), font_scale())
     (container or st).plotly_chart(fig, key=key, config=CHART_CONFIG, theme=None)
 
 
@@ -85,41 +128,35 @@ def forgetting_colour(forgetting: float) -> str:
 
 
 def final_accuracy_metrics(summaries: dict[str, dict], precision: int = 0) -> None:
-    """One metric a model: final accuracy over every stage, with its forgetting as the delta."""
-    from app.charts.palette import MODEL_LABELS
+    """One metric a model (three a row beyond four models): final accuracy over every stage, with its
+    forgetting as the delta and the model's one-line description at hand (the ? next to it)."""
+    from app.charts.palette import MODEL_LABELS, model_description
 
-    for col, (name, s) in zip(st.columns(len(summaries)), summaries.items(), strict=True):
-        col.metric(
-            f"{MODEL_LABELS.get(name, name)}: final accuracy",
-            f"{s['average_accuracy']:.{precision}%}",
-            delta=f"forgetting {s['forgetting']:.0%}",
-            delta_color=forgetting_colour(s["forgetting"]),
-            delta_arrow="off",  # a text badge: an arrow read "up" even for no forgetting at all
-            help="Mean accuracy over every stage's held-out data at the end; forgetting: mean drop from each "
-            "stage's best accuracy to its final one.",
-        )
+    items = list(summaries.items())
+    per_row = len(items) if len(items) <= 4 else 3
+    for start in range(0, len(items), per_row):
+        row = items[start : start + per_row]
+        for col, (name, s) in zip(st.columns(per_row), row, strict=False):
+            col.metric(
+                f"{MODEL_LABELS.get(name, name)}: final accuracy",
+                f"{s['average_accuracy']:.{precision}%}",
+                delta=f"forgetting {s['forgetting']:.0%}",
+                delta_color=forgetting_colour(s["forgetting"]),
+                delta_arrow="off",  # a text badge: an arrow read "up" even for no forgetting at all
+                help=f"{model_description(name)}  \nFinal accuracy: mean accuracy over every stage's held-out "
+                "data at the end; forgetting: mean drop from each stage's best accuracy to its final one.",
+            )
 
 
 def preload_chart_library(slot, engine_starting: bool) -> None:
-    """An empty chart, so the browser fetches and parses the chart library (~1-2 s) while the
-    server prepares the page's run, and a note when that run waits for a fresh server's engine."""
+    """Start loading the chart library (~1-2 s to fetch and parse) while the server prepares the
+    page's run, and a note when that run waits for a fresh server's engine."""
+    from app import cockpit
+
     with slot.container():
         if engine_starting:
             st.caption("Starting the engine (first visit after a server start)…")
-        st.plotly_chart(
-            {
-                "data": [{"type": "scatter", "x": [], "y": [], "hoverinfo": "skip"}],
-                "layout": {
-                    "height": 40,
-                    "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
-                    "xaxis": {"visible": False},
-                    "yaxis": {"visible": False},
-                },
-            },
-            key="chart_library_preload",
-            config={"staticPlot": True, "displayModeBar": False},
-            theme=None,
-        )
+        cockpit.preload()
 
 
 def show_url_warnings(container=None) -> None:

@@ -19,7 +19,7 @@ import time  # noqa: E402
 import streamlit as st  # noqa: E402
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException  # noqa: E402
 
-from app import layout, view_params, warmup  # noqa: E402 - light: only streamlit
+from app import layout, story_mode, view_params, warmup  # noqa: E402 - light: only streamlit
 from app.views import PAGES  # noqa: E402
 
 PAGES_DIR = Path(__file__).resolve().parent / "views"
@@ -36,12 +36,13 @@ def main() -> None:
     present = layout.presentation_mode()
     st.set_page_config(
         page_title="DKVB Explorer",
-        page_icon=":material/key:",
+        page_icon=str(ROOT / "assets" / "icon.png"),  # a file served by the app: no outside request for the tab icon
         layout="wide",
         initial_sidebar_state="collapsed" if present else "expanded",
     )
     layout.inject_css(present)
     view_params.start_run()
+    story_mode.start_from_url()
     pages = [
         st.Page(PAGES_DIR / p.file, title=p.title, icon=p.icon, url_path=p.url_path, default=p.default) for p in PAGES
     ]
@@ -66,11 +67,14 @@ def main() -> None:
             settings.current_config()
         else:
             settings.render_sidebar()
+    if not present:
+        story_mode.loader()
     # torch (~1.5 s) loads in the background from here: the sidebar and placeholder are already on their way
     # (not slowed by the import's hold on the GIL), so the browser builds them while the engine starts.
     warmup.start()
     warnings_slot = st.container()  # filled after the page ran: pages read their own view.* parameters
     title.empty()  # the page draws its own header
+    story_mode.bar()
     try:
         nav.run()
     except layout.PageEnd:
@@ -88,6 +92,8 @@ def main() -> None:
     layout.show_url_warnings(warnings_slot)
     if spec.shared_settings:
         settings.sync_url()
+    else:
+        view_params.sync_url()
 
 
 main()

@@ -17,15 +17,37 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import streamlit as st  # noqa: E402
+from starlette.requests import Request  # noqa: E402
+from starlette.responses import Response  # noqa: E402
+from starlette.routing import Route  # noqa: E402
 
-from app import warmup  # noqa: E402 - light: only the standard library
+from app import vendor, warmup  # noqa: E402 - light: only the standard library
+
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 @asynccontextmanager
 async def _warm_start(_server: st.App):
     """Server start: warm up in a worker thread (the event loop stays free), then serve."""
     await asyncio.to_thread(warmup.warm_default)
+    await asyncio.to_thread(vendor.gzipped_plotly_js)
     yield
 
 
-streamlit_app = st.App("main.py", lifespan=_warm_start)
+async def _chart_library(request: Request) -> Response:
+    """plotly.js from memory, gzipped once: Streamlit's static serving would gzip 4.8 MB on every
+    request, on the event loop that also carries the page's websocket."""
+    if request.path_params["name"] != vendor.plotly_js_name():
+        return Response("not found", status_code=404)
+    headers = {"Cache-Control": IMMUTABLE, "Vary": "Accept-Encoding"}
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        body = await asyncio.to_thread(vendor.gzipped_plotly_js)
+        return Response(body, media_type="text/javascript", headers={**headers, "Content-Encoding": "gzip"})
+    source = await asyncio.to_thread(lambda: vendor.plotly_js_source()[0].read_bytes())
+    return Response(source, media_type="text/javascript", headers=headers)
+
+
+vendor.activate_route()
+streamlit_app = st.App(
+    "main.py", lifespan=_warm_start, routes=[Route(vendor.ROUTE + "/{name}", _chart_library, methods=["GET"])]
+)

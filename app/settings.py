@@ -85,6 +85,9 @@ def load_from_url_once() -> None:
     if st.session_state.get("_url_loaded"):
         return
     config, warnings = config_from_query(st.query_params.to_dict())
+    if config.task != "classification":  # a Regression page link opened on a classification page
+        warnings.append("task: these pages show classification; regression runs are on the Regression page")
+        config = Config()
     st.session_state["config"] = config
     for w in warnings:
         view_params.warn(w)
@@ -207,6 +210,7 @@ def render_upload(config: Config) -> None:
         "CSV with Feature_1, Feature_2, Labels (optional Stage)",
         type=["csv"],
         key="upload_file",
+        max_upload_size=5,  # the CSV loader's limit (the server allows 200 MB for the Embeddings page)
         help="The seed notebook's format; at most 50,000 rows and 5 MB. Labels are whole numbers.",
     )
     file = st.session_state.get("upload_file")
@@ -237,9 +241,10 @@ def render_upload(config: Config) -> None:
     )
 
 
-def sync_url() -> None:
-    """Write the config and the view settings that differ from the defaults into the URL."""
-    wanted = {**config_to_query(current_config()), **view_params.view_query()}
+def sync_url(config: Config | None = None, base: Config | None = None) -> None:
+    """Write the config (the shared settings' by default) and the view settings that differ from the
+    defaults (or from a page's ``base`` config) into the URL."""
+    wanted = {**config_to_query(current_config() if config is None else config, base), **view_params.view_query()}
     if st.session_state.get("present"):
         wanted["present"] = "1"
     managed = set(DEFAULTS) | view_params.managed_keys() | {"present"}

@@ -8,14 +8,14 @@ default and yields a warning naming the field and its allowed range; it never ra
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from dkvb_core import safe_json
 from dkvb_core.config import Config, ConfigError, describe_fields
 
 # Fields a link may not set: a server path must never come from a URL.
-NOT_FROM_URL = frozenset({"stream.csv_path"})
+NOT_FROM_URL = frozenset({"stream.csv_path", "stream.path", "regression.csv_path"})
 MAX_VALUE_CHARS = 500
 MAX_VALUE_DEPTH = 4  # the deepest field value is a list of lists (stream.stage_classes)
 MAX_KEY_CHARS = 60
@@ -83,39 +83,53 @@ def decode_value(field: str, text: str) -> Any:
         return text  # a bare word where a number belongs: pydantic names the fault later
 
 
-def config_to_query(config: Config) -> dict[str, str]:
-    """The fields of ``config`` that differ from the defaults, as URL query parameters."""
+# The shared settings pages (Playground, Keys, Forgetting) run the stage stream: the online section
+# belongs to the Online page, which keeps its own fields in its links.
+SHARED_FIELDS = frozenset(k for k in DEFAULTS if not k.startswith("online."))
+
+
+def config_to_query(
+    config: Config, base: Config | None = None, fields: Collection[str] | None = None
+) -> dict[str, str]:
+    """The fields of ``config`` that differ from ``base`` (the defaults), as URL query parameters;
+    ``fields`` limits them to a page's own."""
     flat = flatten(config.to_dict())
-    return {k: encode_value(v) for k, v in flat.items() if v != DEFAULTS.get(k) and k not in NOT_FROM_URL}
+    ref = DEFAULTS if base is None else flatten(base.to_dict())
+    keep = set(DEFAULTS) if fields is None else set(fields)
+    return {k: encode_value(v) for k, v in flat.items() if v != ref.get(k) and k not in NOT_FROM_URL and k in keep}
 
 
-def config_from_query(params: Mapping[str, str]) -> tuple[Config, list[str]]:
-    """A valid Config from query parameters, plus one warning per value that was ignored.
+def config_from_query(
+    params: Mapping[str, str], base: Config | None = None, fields: Collection[str] = SHARED_FIELDS
+) -> tuple[Config, list[str]]:
+    """A valid Config from query parameters over ``base`` (the defaults), plus one warning per value ignored.
 
     Keys that are not ``section.field`` names of the config (e.g. a page's own ``frame``) are
-    left alone. Never raises: whatever cannot be used falls back to its default.
+    left alone; config fields outside ``fields`` are warned about. Never raises: whatever cannot be
+    used falls back to its value in ``base``.
     """
+    start = DEFAULTS if base is None else flatten(base.to_dict())
     warnings: list[str] = []
     chosen: dict[str, Any] = {}
     for key, raw in params.items():
         text = raw[-1] if isinstance(raw, list) else raw
-        if key not in DEFAULTS:
+        if key not in fields:
             if "." in key and key.split(".", 1)[0] in Config.model_fields:
-                warnings.append(f"{_clip(key, MAX_KEY_CHARS)}: not a setting of this app; ignored")
+                warnings.append(f"{_clip(key, MAX_KEY_CHARS)}: not a setting of this page; ignored")
             continue
         if key in NOT_FROM_URL:
             warnings.append(f"{key}: cannot be set from a link; ignored")
             continue
         if not isinstance(text, str) or len(text) > MAX_VALUE_CHARS:
-            warnings.append(f"{key}: value too long; using the default {encode_value(DEFAULTS[key])}")
+            warnings.append(f"{key}: value too long; using the default {encode_value(start[key])}")
             continue
         try:
             chosen[key] = decode_value(key, text)
         except ConfigError as exc:  # too deep, or a number of absurd length
-            warnings.append(f"{key}: {_clip(exc.problems[0][1])}; using the default {encode_value(DEFAULTS[key])}")
+            warnings.append(f"{key}: {_clip(exc.problems[0][1])}; using the default {encode_value(start[key])}")
     for _ in range(len(chosen) + 1):
         try:
-            return Config.from_dict(_nest({**DEFAULTS, **chosen})), warnings
+            return Config.from_dict(_nest({**start, **chosen})), warnings
         except ConfigError as exc:
             dropped = False
             for field, message in exc.problems:
@@ -126,7 +140,7 @@ def config_from_query(params: Mapping[str, str]) -> tuple[Config, list[str]]:
                     allowed = RANGES.get(culprit, "")
                     hint = f" (allowed: {allowed})" if allowed and allowed not in message else ""
                     warnings.append(
-                        f"{culprit}: {_clip(message)}{hint}; using the default {encode_value(DEFAULTS[culprit])}"
+                        f"{culprit}: {_clip(message)}{hint}; using the default {encode_value(start[culprit])}"
                     )
                     chosen.pop(culprit)
                     dropped = True
@@ -137,4 +151,4 @@ def config_from_query(params: Mapping[str, str]) -> tuple[Config, list[str]]:
             break
     if chosen:
         warnings.append("link: settings could not be combined; using the defaults")
-    return Config(), warnings
+    return (Config() if base is None else base), warnings

@@ -95,3 +95,18 @@ def url_select(
         value = default
     remember(name, value, default)
     return value
+
+
+def sync_url() -> None:
+    """Write the view settings (and presentation mode) into the URL, for pages without the shared
+    run settings (``app.settings.sync_url`` does this, and the config, for the others)."""
+    wanted = view_query()
+    if st.session_state.get("present"):
+        wanted["present"] = "1"
+    current = st.query_params.to_dict()
+    for k in list(current):
+        if (k in managed_keys() or k == "present") and k not in wanted:
+            del st.query_params[k]
+    for k, v in wanted.items():
+        if current.get(k) != v:
+            st.query_params[k] = v

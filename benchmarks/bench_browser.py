@@ -11,7 +11,9 @@ the same run):
 - baseline: reload the page with the default config (result already cached) -> heatmaps drawn;
 - new seed (uncached): type a new seed -> the redrawn heatmaps differ (a full training run);
 - seen seed (cached): type a seed already run -> the heatmaps differ;
-- view change: toggle the held-out points (no training) -> chart redrawn.
+- view change: toggle the held-out points (no training) -> chart redrawn;
+- frame step: press → in the animation -> the next frame drawn (timed in the page: key event to paint);
+- scrub: move the player's scrubber to another frame -> that frame drawn (timed in the page).
 
 Usage: python benchmarks/bench_browser.py [--runs 7] [--fresh 5]
 """
@@ -96,6 +98,40 @@ def toggle_held_out(page) -> float:
     return elapsed
 
 
+STEP_JS = """
+async ([mode, target]) => {
+  const p = document.querySelector('.dkvb-player');
+  const names = [...p.querySelector('.js-plotly-plot')._transitionData._frames.map(f => f.name)];
+  const name = names[target % names.length];
+  const t0 = performance.now();
+  if (mode === 'key') {
+    document.dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowRight', bubbles: true}));
+  } else {
+    const s = p.querySelector('.dkvb-slider');
+    s.value = String(target % names.length);
+    s.dispatchEvent(new Event('input', {bubbles: true}));
+  }
+  while (p.dataset.drawn !== name) await new Promise(r => requestAnimationFrame(r));
+  await new Promise(r => requestAnimationFrame(r));  // painted
+  return (performance.now() - t0) / 1000;
+}
+"""
+
+
+def frame_steps(page, runs: int) -> tuple[list[float], list[float]]:
+    """Seconds from a → key press (and from a scrub) to the new frame painted, timed inside the page."""
+    page.keyboard.press("Home")
+    page.wait_for_function("() => document.querySelector('.dkvb-player').dataset.drawn === '0'")
+    steps, scrubs = [], []
+    for i in range(runs):
+        pos = int(page.evaluate("() => Number(document.querySelector('.dkvb-player .dkvb-slider').value)"))
+        steps.append(page.evaluate(STEP_JS, ["key", pos + 1]))
+        scrubs.append(page.evaluate(STEP_JS, ["scrub", 40 + 7 * i]))
+        page.wait_for_timeout(600)  # let the debounced frame report (a rerun) pass
+        page.wait_for_selector(READY, timeout=120_000)
+    return steps, scrubs
+
+
 def first_render(context, port: int, entry: str) -> tuple[float, float, float]:
     """A fresh ``entry`` server on ``port``: seconds from its start to healthy, then from opening the
     page (in a new tab of ``context``) to the title shown and to the heatmaps drawn."""
@@ -177,6 +213,9 @@ def main() -> None:
             results["control change: new seed (uncached)"] = [set_seed(page, 100 + i) for i in range(runs)]
             results["control change: seen seed (cached)"] = [set_seed(page, 100 + (i + 1) % runs) for i in range(runs)]
             results["view change: held-out points toggle"] = [toggle_held_out(page) for _ in range(runs)]
+            steps, scrubs = frame_steps(page, runs)
+            results["frame step: → key (in page)"] = steps
+            results["frame scrub: scrubber (in page)"] = scrubs
             browser.close()
     finally:
         stop_server(proc)

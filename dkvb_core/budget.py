@@ -29,6 +29,7 @@ KMEANS_S = 1.6e-10  # key init: per distance scored (kmeans.kmeans_work) x (dim 
 LOOKUP_S = 1.6e-10  # exact frozen lookup (train, test, grid): per codebook x point x key x (dim + 10)
 EMA_BATCH_S = 2e-4  # EMA k-means: Python overhead of one codebook of one batch
 STEP_S = 2.5e-5  # one model's step: Python and numpy call overhead
+SOLVE_S = 1.0e-10  # SLDA: per flop of the D x D solve after every update (D^3 / 3)
 MATMUL_S = 2.0e-10  # per multiply-add of a dense layer (steps: x3 for forward and backward)
 GATHER_S = 2.0e-8  # a step's gather and scatter-add, per fetched value entry (DKVB: codebooks x topk x classes)
 PREDICT_SAMPLE_S = 2.5e-8  # a frame's prediction of one sample: per-sample overhead
@@ -145,6 +146,7 @@ class Shape:
     kmeans: bool
     ema_epochs: int
     hidden: int
+    shared_covariance: bool  # SLDA solves a D x D system after every step
     seeds: int
     cnn: bool
     load_s: float
@@ -157,10 +159,16 @@ def shape_of(config: Config, seeds: int = 1, stream: Any = None) -> Shape:
     cnn = s.encoder == "cnn"
     dim = CNN_DIM if cnn else raw_dim
     grid = config.record.grid_size**2 if (config.record.grid_size and dim == 2 and not cnn) else 0
-    stages = len(s.resolved_stage_classes())
+    if config.task == "regression":  # 1-D inputs; each frame evaluates the prediction curve, not a grid
+        grid = config.regression.curve_points
+    stages = config.num_stages
     total = stages * t.steps_per_stage
+    classes = 1 if config.task == "regression" else s.num_classes
+    if config.online.enabled:  # the online stream: its own steps and classes (task-local: n_way outputs)
+        stages, total, classes = 1, config.total_steps, _online_classes(config)
     frames = _frames(stages, total, config.record.every)
-    split = d.split if d.split != "auto" else ("identity" if d.num_codebooks == 1 else "random_projection")
+    auto = "identity" if d.num_codebooks == 1 and dim <= 2 else "random_projection"  # as encoders.make_splitter
+    split = d.split if d.split != "auto" else auto
     dim_keys = {"identity": dim, "chunk": max(1, dim // d.num_codebooks)}.get(split, d.dim_keys or max(2, min(dim, 16)))
     needs_dkvb = "dkvb" in t.models or ("joint" in t.models and config.joint.arch == "dkvb")
     return Shape(
@@ -169,7 +177,7 @@ def shape_of(config: Config, seeds: int = 1, stream: Any = None) -> Shape:
         n_key_init=_key_init_points(d.key_init_data, d.keys_per_codebook, n_train, stages),
         dim=dim,
         n_grid=grid,
-        classes=s.num_classes,
+        classes=classes,
         stages=stages,
         steps=total,
         batch=t.batch_size,
@@ -184,7 +192,8 @@ def shape_of(config: Config, seeds: int = 1, stream: Any = None) -> Shape:
         kmeans_iters=d.kmeans_iters,
         kmeans=d.key_init == "kmeans",
         ema_epochs=d.ema_epochs,
-        hidden=config.mlp.hidden,
+        hidden=sum(config.mlp.hidden_widths(config.task)),
+        shared_covariance=getattr(getattr(config, "slda", None), "covariance", "shared") == "shared",
         seeds=max(1, int(seeds)),
         cnn=cnn,
         load_s=load_s,
@@ -196,6 +205,13 @@ def _data_size(config: Config, stream: Any) -> tuple[int, int, int, float]:
     s = config.stream
     if stream is not None:
         return len(stream.y_train), len(stream.y_test), int(stream.x_train.shape[1]), 0.0
+    if config.task == "regression":
+        r = config.regression
+        if r.kind == "csv":
+            return CSV_MAX_ROWS, CSV_MAX_ROWS, 1, 0.5
+        return r.num_stages * r.train_per_stage, r.num_stages * r.test_per_stage, 1, 0.0
+    if config.online.enabled and s.kind in ("toy", "digits", "mnist"):
+        return _online_data_size(config)
     k = s.num_classes
     if s.kind == "toy":
         return k * s.train_per_class, k * s.test_per_class, 2, 0.0
@@ -206,6 +222,29 @@ def _data_size(config: Config, stream: Any) -> tuple[int, int, int, float]:
     per = IMAGE_PER_CLASS.get(s.kind, 600) * min(k, 10)
     test = math.ceil(per * s.test_fraction)
     return per - test + k, test + k, IMAGE_DIM.get(s.kind, 784), LOAD_IMAGES_S.get(s.kind, 1.0)
+
+
+def _online_classes(config: Config) -> int:
+    """Logits of the online stream's models: n_way (task-local labels), else every class of its layout."""
+    o, kind = config.online, config.stream.kind
+    if o.labels == "task_local":
+        return o.n_way
+    if kind == "toy":
+        return len(o.mode_probs) * o.classes_per_mode
+    return 20 if kind in ("digits", "mnist") else config.stream.num_classes
+
+
+def _online_data_size(config: Config) -> tuple[int, int, int, float]:
+    """The online layouts' sizes: toy groups of classes; digits / mnist with Fashion-MNIST (upper bounds)."""
+    s, o = config.stream, config.online
+    if s.kind == "toy":
+        k = len(o.mode_probs) * o.classes_per_mode
+        return k * s.train_per_class, k * s.test_per_class, 2, 0.0
+    per = IMAGE_PER_CLASS[s.kind] * 10
+    test = math.ceil(per * s.test_fraction)
+    fashion_train, fashion_test = 10 * min(s.train_per_class, 6000), 10 * min(s.test_per_class, 1000)
+    load = LOAD_IMAGES_S[s.kind] + LOAD_IMAGES_S["fashion"]
+    return per - test + 10 + fashion_train, test + 10 + fashion_test, IMAGE_DIM[s.kind], load
 
 
 # --- the estimate --------------------------------------------------------------------------------
@@ -271,6 +310,9 @@ def _seconds(sh: Shape) -> dict[str, float]:
         steps += sh.steps * (STEP_S + S * sh.batch * (3 * MATMUL_S * flops + GATHER_S * gathered))
         per_sample = PREDICT_SAMPLE_S + PREDICT_MATMUL_S * flops + PREDICT_GATHER_S * gathered
         frames += sh.frames * (FRAME_S + S * points * per_sample)
+        if m == "slda":  # the scatter update, and the discriminant re-solved after each step
+            steps += sh.steps * S * sh.batch * 2 * MATMUL_S * sh.dim**2
+            steps += sh.steps * S * SOLVE_S * sh.dim**3 / 3 if sh.shared_covariance else 0.0
         if m == "dkvb":
             frames += sh.frames * TABLE_S * 4 * S * sh.codebooks * sh.keys * sh.classes
             frames += USAGE_S * S * (sh.steps * sh.batch * sh.codebooks * sh.topk + sh.frames * sh.codebooks * sh.keys)
@@ -343,6 +385,14 @@ def _set_steps(sh: Shape, v: int) -> Shape:
     return replace(sh, steps=total, frames=_frames(sh.stages, total, sh.every))
 
 
+def _set_online_steps(config: Config) -> Callable[[Shape, int], Shape]:
+    def apply(sh: Shape, v: int) -> Shape:
+        total = config.online.pretrain_steps + v
+        return replace(sh, steps=total, frames=_frames(sh.stages, total, sh.every))
+
+    return apply
+
+
 def _set_every(sh: Shape, v: int) -> Shape:
     return replace(sh, every=v, frames=_frames(sh.stages, sh.steps, v))
 
@@ -377,7 +427,10 @@ def _knobs(config: Config, sh: Shape) -> list[tuple[Knob, int]]:
             (Knob("stream.train_per_class", "n_train", 1, _set_per_class("n_train")), sh.n_train // sh.classes)
         )
         knobs.append((Knob("stream.test_per_class", "n_test", 1, _set_per_class("n_test")), sh.n_test // sh.classes))
-    knobs.append((Knob("train.steps_per_stage", "steps", 1, _set_steps), config.train.steps_per_stage))
+    if config.online.enabled:
+        knobs.append((Knob("online.steps", "steps", 1, _set_online_steps(config)), config.online.steps))
+    else:
+        knobs.append((Knob("train.steps_per_stage", "steps", 1, _set_steps), config.train.steps_per_stage))
     knobs.append((Knob("train.batch_size", "batch", 1), sh.batch))
     if config.record.every:
         knobs.append((Knob("record.every", "frames", config.record.every, _set_every, up=True), config.record.every))

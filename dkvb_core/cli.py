@@ -57,7 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--preset", default="toy", help=f"starting config: one of {', '.join(PRESETS)} (default toy)")
     run.add_argument("--config", help="JSON file of config sections, applied over the preset")
-    run.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="override a field")
+    run.add_argument(
+        "--set",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="SECTION.FIELD=VALUE",
+        help="override fields, e.g. --set stream.kind=features stream.path=my.npz (repeatable)",
+    )
     run.add_argument("--seed", type=ascii_int, help="run seed, an integer in [0, 2147483647]")
     run.add_argument("--seeds", type=ascii_int, default=1, help="run this many seeds (seed, seed+1, ...); 1 to 32")
     run.add_argument("--out", help="write the metrics JSON here (default: standard output)")
@@ -196,8 +203,8 @@ def _write(flag: str, path: Path, write: Any) -> None:
 
 
 def _csv_stream(config: Config) -> Any:
-    """A CSV stream read for the budget's estimate (its size is unknown until read); None otherwise."""
-    if config.stream.kind != "csv":
+    """A CSV or features stream read for the budget's estimate (its size is unknown until read); None otherwise."""
+    if config.stream.kind not in ("csv", "features"):
         return None
     from dkvb_core.streams import build_stream
 
@@ -235,7 +242,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         bar.close()
     wall = time.perf_counter() - start
     first = results[0]
-    doc: dict[str, Any] = {"config": config.to_dict(), "results": first.summaries(), "wall_seconds": wall}
+    doc: dict[str, Any] = {
+        "config": config.to_dict(),
+        "task": config.task,  # regression: every figure is an MSE and its name says lower_is_better
+        "results": first.summaries(),
+        "wall_seconds": wall,
+    }
     if len(results) > 1:
         doc["seeds"] = {str(s): r.summaries() for s, r in zip(seeds, results, strict=True)}
     text = json.dumps(doc, indent=2)

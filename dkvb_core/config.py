@@ -23,7 +23,9 @@ from dkvb_core.errors import ConfigError
 from dkvb_core.models import model_names
 
 ModelName = Literal[model_names()]  # type: ignore[valid-type]  # the registry's names, nothing else
-StreamKind = Literal["toy", "csv", "digits", "mnist", "fashion"]
+StreamKind = Literal["toy", "csv", "digits", "mnist", "fashion", "features"]
+RegressionKind = Literal["sine-sweep", "sine-tasks", "csv"]
+TaskKind = Literal["classification", "regression"]
 
 MAX_TOTAL_STEPS = 100_000
 MAX_FRAMES = 2_000
@@ -84,9 +86,9 @@ class _Frozen(BaseModel):
 class StreamConfig(_Frozen):
     """Which data arrives, in which stages, and how it is sampled."""
 
-    kind: StreamKind = Field("toy", description="toy Gaussians, a CSV file, or an image set")
+    kind: StreamKind = Field("toy", description="toy Gaussians, a 2-D CSV file, an image set, or a features file")
     num_classes: int = Field(8, ge=2, le=32, description="number of classes")
-    classes_per_stage: int = Field(2, ge=1, le=32, description="classes that arrive per stage")
+    classes_per_stage: int = Field(2, ge=1, le=1000, description="classes that arrive per stage")
     stage_classes: tuple[tuple[Annotated[int, Field(ge=0, le=31)], ...], ...] | None = Field(
         None, description="explicit classes of each stage; overrides stage_order"
     )
@@ -105,9 +107,13 @@ class StreamConfig(_Frozen):
     )
     test_fraction: float = Field(0.2, ge=0.05, le=0.9, description="csv and image sets: share of each class held out")
     csv_path: str | None = Field(None, description="csv: path of the CSV file")
+    # features: the file decides the classes (num_classes and stage_classes are not used; at most 1,000 classes)
+    path: str | None = Field(None, description="features: path of a .npz, .csv or .parquet file of N-d features")
 
     @model_validator(mode="after")
     def _check_stages(self) -> StreamConfig:
+        if self.kind == "features":
+            return self._check_features()
         if self.stage_classes is not None:
             flat = [c for stage in self.stage_classes for c in stage]
             if not self.stage_classes or any(len(s) == 0 for s in self.stage_classes):
@@ -128,6 +134,15 @@ class StreamConfig(_Frozen):
             raise ValueError("stream.csv_path: required when stream.kind is 'csv'")
         return self
 
+    def _check_features(self) -> StreamConfig:
+        """A features file brings its own classes: only its path is required; stages come from its Stage
+        column or from classes_per_stage and stage_order, checked against the file when it is read."""
+        if not self.path:
+            raise ValueError("stream.path: required when stream.kind is 'features'")
+        if self.stage_classes is not None:
+            raise ValueError("stream.stage_classes: not used with features; give the file a Stage column instead")
+        return self
+
     def resolved_stage_classes(self) -> tuple[tuple[int, ...], ...]:
         """The classes of each stage: explicit, or derived from classes_per_stage and order."""
         if self.stage_classes is not None:
@@ -146,7 +161,8 @@ class DKVBConfig(_Frozen):
     keys_per_codebook: int = Field(64, ge=1, le=4096, description="key-value pairs a codebook, K")
     dim_keys: int | None = Field(None, ge=1, le=512, description="key dimension; None: automatic")
     split: Literal["auto", "identity", "random_projection", "chunk"] = Field(
-        "auto", description="how the embedding reaches the heads; auto: identity for one head"
+        "auto",
+        description="how the embedding reaches the heads; auto: identity for one head on 2-D inputs, else projection",
     )
     topk: int = Field(1, ge=1, le=16, description="keys fetched a head")
     decoder: Literal["mean", "linear"] = Field("mean", description="mean of values, or a linear layer")
@@ -167,6 +183,12 @@ class DKVBConfig(_Frozen):
     )
     value_init: Literal["zeros", "normal"] = Field("zeros", description="initial values")
     lr: LearningRate = Field(0.1, description="learning rate of the values")
+    readout: Literal["hard", "soft"] = Field(
+        "hard", description="hard: mean of the top-k values; soft: softmax(-distance^2 / temperature) over the top-k"
+    )
+    temperature: float = Field(
+        1.0, gt=0.0, le=1000.0, description="soft readout: tau; small = nearest key only, large = even top-k mean"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> DKVBConfig:
@@ -174,6 +196,8 @@ class DKVBConfig(_Frozen):
             raise ValueError(
                 f"dkvb.topk: must be at most dkvb.keys_per_codebook ({self.keys_per_codebook}); got {self.topk}"
             )
+        if self.readout == "soft" and self.decoder != "mean":
+            raise ValueError("dkvb.readout: 'soft' weights the fetched values, so it needs dkvb.decoder = 'mean'")
         return self
 
 
@@ -184,10 +208,56 @@ class LinearConfig(_Frozen):
 
 
 class MLPConfig(_Frozen):
-    """One-hidden-layer ReLU MLP on the embedding, Kaiming-initialised."""
+    """A ReLU MLP on the embedding, Kaiming-initialised: one hidden layer for classification,
+    40-40 (the seed's sinusoid network) for regression, unless ``widths`` says otherwise."""
 
-    hidden: int = Field(32, ge=1, le=1024, description="hidden width")
+    hidden: int = Field(32, ge=1, le=1024, description="hidden width (when widths is null, classification)")
+    widths: tuple[Annotated[int, Field(ge=1, le=1024)], ...] | None = Field(
+        None, description="hidden widths, e.g. [40, 40]; null: [hidden] for classification, [40, 40] for regression"
+    )
     lr: LearningRate = Field(0.05, description="learning rate of the MLP")
+
+    @model_validator(mode="after")
+    def _check(self) -> MLPConfig:
+        if self.widths is not None and not 1 <= len(self.widths) <= 4:
+            raise ValueError(f"mlp.widths: give 1 to 4 hidden widths; got {len(self.widths)}")
+        return self
+
+    def hidden_widths(self, task: str) -> tuple[int, ...]:
+        """The hidden widths in force for ``task``."""
+        if self.widths is not None:
+            return self.widths
+        return (self.hidden,) if task == "classification" else REGRESSION_MLP_WIDTHS
+
+
+REGRESSION_MLP_WIDTHS = (40, 40)
+
+
+class RegressionConfig(_Frozen):
+    """The 1-D regression streams (``task = 'regression'``): which function, over which stages."""
+
+    kind: RegressionKind = Field(
+        "sine-sweep",
+        description="sine-sweep: one function learned range by range; sine-tasks: a new sinusoid each stage; csv",
+    )
+    num_stages: int = Field(5, ge=1, le=20, description="stages (csv without a Stage column: x-ranges)")
+    noise: float = Field(0.1, ge=0.0, le=5.0, description="standard deviation of the noise on training targets")
+    train_per_stage: int = Field(100, ge=2, le=5000, description="training points a stage")
+    test_per_stage: int = Field(100, ge=2, le=5000, description="held-out points a stage (noise-free targets)")
+    x_min: float = Field(-5.0, ge=-100.0, le=100.0, description="left end of the input range")
+    x_max: float = Field(5.0, ge=-100.0, le=100.0, description="right end of the input range")
+    curve_points: int = Field(200, ge=10, le=2000, description="points of the recorded prediction curves")
+    csv_path: str | None = Field(None, description="csv: path of a CSV with columns x, y and optionally Stage")
+
+    @model_validator(mode="after")
+    def _check(self) -> RegressionConfig:
+        if self.x_max <= self.x_min:
+            raise ValueError(
+                f"regression.x_max: must be greater than regression.x_min ({self.x_min}); got {self.x_max}"
+            )
+        if self.kind == "csv" and not self.csv_path:
+            raise ValueError("regression.csv_path: required when regression.kind is 'csv'")
+        return self
 
 
 class ReplayConfig(_Frozen):
@@ -243,6 +313,59 @@ class JointConfig(_Frozen):
     lr: LearningRate = Field(0.01, description="learning rate of the joint reference")
 
 
+class OnlineConfig(_Frozen):
+    """The online stream with returning tasks (OSAKA): a Markov chain over tasks of the stream's modes.
+
+    Modes group the classes: mode 0 is the pre-training mode, the others are out-of-distribution.
+    At each step the task switches with probability 1 - p; a switch draws a mode from ``mode_probs``
+    (the same mode may come again) and a task of ``n_way`` of its classes. Off unless ``enabled``.
+    """
+
+    enabled: bool = Field(False, description="train on the online stream instead of the stages")
+    p: float = Field(0.98, gt=0.0, lt=1.0, description="probability of staying on the task at each step")
+    mode_probs: tuple[Annotated[float, Field(ge=0.0, le=1.0)], ...] = Field(
+        (0.5, 0.25, 0.25), description="probability of each mode at a switch (mode 0: pre-training); sum 1"
+    )
+    n_way: int = Field(2, ge=2, le=16, description="classes of a task")
+    classes_per_mode: int = Field(4, ge=2, le=16, description="toy: classes of each mode")
+    modes: tuple[tuple[Annotated[int, Field(ge=0, le=31)], ...], ...] | None = Field(
+        None, description="explicit classes of each mode; None: the stream's own layout"
+    )
+    steps: int = Field(2000, ge=1, le=50_000, description="steps of the online stream after pre-training")
+    pretrain_steps: int = Field(200, ge=0, le=20_000, description="i.i.d. steps on the pre-training mode first")
+    labels: Literal["global", "task_local"] = Field(
+        "global", description="global: a class keeps its label; task_local (OSAKA): 0..n_way-1 a task"
+    )
+    recovery_k: int = Field(5, ge=1, le=100, description="batches after a task returns that recovery scores")
+    window: int = Field(100, ge=1, le=10_000, description="steps of the windowed online accuracy")
+
+    @model_validator(mode="after")
+    def _check(self) -> OnlineConfig:
+        if not 1 <= len(self.mode_probs) <= 8:
+            raise ValueError(f"online.mode_probs: give 1 to 8 probabilities; got {len(self.mode_probs)}")
+        if abs(sum(self.mode_probs) - 1.0) > 1e-3:
+            raise ValueError(f"online.mode_probs: must sum to 1; got {sum(self.mode_probs):.4g}")
+        if self.modes is not None:
+            self._check_modes(self.modes)
+        return self
+
+    def _check_modes(self, modes: tuple[tuple[int, ...], ...]) -> None:
+        flat = [c for m in modes for c in m]
+        if len(set(flat)) != len(flat):
+            raise ValueError("online.modes: a class may belong to one mode only")
+        if len(modes) != len(self.mode_probs):
+            raise ValueError(
+                f"online.modes: {len(modes)} modes but {len(self.mode_probs)} mode_probs; give one probability a mode"
+            )
+        small = min(len(m) for m in modes)
+        if small < self.n_way:
+            raise ValueError(f"online.n_way: must be at most the smallest mode's size ({small}); got {self.n_way}")
+
+    @property
+    def total_steps(self) -> int:
+        return self.pretrain_steps + self.steps
+
+
 class TrainConfig(_Frozen):
     """What is trained and how: the same batches feed every model."""
 
@@ -272,6 +395,7 @@ class Config(_Frozen):
     """A whole run. Immutable and hashable: usable as a cache key."""
 
     seed: Seed = Field(0, description="seed of initialisation and batch order")
+    task: TaskKind = Field("classification", description="classification (stream section) or regression (regression)")
     stream: StreamConfig = StreamConfig()
     dkvb: DKVBConfig = DKVBConfig()
     linear: LinearConfig = LinearConfig()
@@ -282,44 +406,96 @@ class Config(_Frozen):
     agem: AGEMConfig = AGEMConfig()
     slda: SLDAConfig = SLDAConfig()
     joint: JointConfig = JointConfig()
+    regression: RegressionConfig = RegressionConfig()
     train: TrainConfig = TrainConfig()
     record: RecordConfig = RecordConfig()
+    online: OnlineConfig = OnlineConfig()
+
+    @property
+    def num_stages(self) -> int:
+        """Stages of the configured stream (a regression CSV's Stage column may hold fewer)."""
+        if self.task == "regression":
+            return self.regression.num_stages
+        return len(self.stream.resolved_stage_classes())
 
     @model_validator(mode="after")
     def _check(self) -> Config:
-        n_stages = len(self.stream.resolved_stage_classes())
-        total = n_stages * self.train.steps_per_stage
-        if total > MAX_TOTAL_STEPS:
+        _check_task(self)
+        n_stages, total = self.num_stages, None
+        if self.online.enabled:
+            self._check_online()
+            n_stages, total = 1, self.online.total_steps
+        fault = self.size_fault(n_stages, total)
+        if fault:
+            raise ValueError(fault)
+        features = self.task == "classification" and self.stream.kind == "features"  # the file decides the classes
+        outputs = 1 if self.task == "regression" else self.stream.num_classes
+        if self.dkvb.decoder == "mean" and not features and self.dkvb.dim_values not in (None, outputs):
+            what = "1 (a scalar per key) for regression" if self.task == "regression" else "stream.num_classes"
             raise ValueError(
+                f"dkvb.dim_values: the mean decoder needs dim_values = {what} ({outputs}); got {self.dkvb.dim_values}"
+            )
+        return self
+
+    def size_fault(self, n_stages: int, total: int | None = None) -> str | None:
+        """Why a run of ``n_stages`` stages (``total`` steps: by default the stages' steps) is too large
+        (steps, frames, samples, grid), or None. Configs check their own stages; a features file, whose
+        stages only its reader knows, is checked after reading."""
+        total = n_stages * self.train.steps_per_stage if total is None else total
+        every = self.record.every
+        if total > MAX_TOTAL_STEPS:
+            return (
                 f"train.steps_per_stage: {n_stages} stages x {self.train.steps_per_stage} steps "
                 f"= {total}, more than the limit of {MAX_TOTAL_STEPS} steps in all"
             )
-        if self.record.every and total // self.record.every > MAX_FRAMES:
-            raise ValueError(
-                f"record.every: {total} steps every {self.record.every} gives "
-                f"{total // self.record.every} frames, more than the limit of {MAX_FRAMES}; "
-                f"record every {-(-total // MAX_FRAMES)} steps or more, or train fewer steps"
+        if every and total // every > MAX_FRAMES:
+            return (
+                f"record.every: {total} steps every {every} gives {total // every} frames, more than the limit of "
+                f"{MAX_FRAMES}; record every {-(-total // MAX_FRAMES)} steps or more, or train fewer steps"
             )
         samples = total * self.train.batch_size
         if samples > MAX_SAMPLES_SEEN:
-            raise ValueError(
+            return (
                 f"train.batch_size: {total} steps x batch {self.train.batch_size} = {samples:,} samples, "
                 f"more than the limit of {MAX_SAMPLES_SEEN:,}; lower the batch size or the steps"
             )
-        frames = n_stages + 1 + (total // self.record.every if self.record.every else 0)
-        grid_bytes = frames * self.record.grid_size**2 * len(self.train.models)
+        frames = n_stages + 1 + (total // every if every else 0)
+        size, models = self.record.grid_size, len(self.train.models)
+        grid_bytes = frames * size**2 * models
         if grid_bytes > MAX_GRID_BYTES:
-            raise ValueError(
-                f"record.grid_size: {frames} frames of a {self.record.grid_size}x{self.record.grid_size} grid for "
-                f"{len(self.train.models)} models is {grid_bytes / 2**20:.0f} MiB, more than the limit of "
-                f"{MAX_GRID_BYTES // 2**20} MiB; use a smaller grid or record fewer frames (record.every)"
+            return (
+                f"record.grid_size: {frames} frames of a {size}x{size} grid for {models} models is "
+                f"{grid_bytes / 2**20:.0f} MiB, more than the limit of {MAX_GRID_BYTES // 2**20} MiB; "
+                "use a smaller grid or record fewer frames (record.every)"
             )
-        if self.dkvb.decoder == "mean" and self.dkvb.dim_values not in (None, self.stream.num_classes):
+        return None
+
+    def _check_online(self) -> None:
+        o = self.online
+        if self.task != "classification":
+            raise ValueError(f"online.enabled: the online stream is for classification; task is {self.task!r}")
+        if o.total_steps > MAX_TOTAL_STEPS:
             raise ValueError(
-                f"dkvb.dim_values: the mean decoder needs dim_values = stream.num_classes "
-                f"({self.stream.num_classes}); got {self.dkvb.dim_values}"
+                f"online.steps: {o.pretrain_steps} pre-training + {o.steps} online steps = {o.total_steps}, "
+                f"more than the limit of {MAX_TOTAL_STEPS}"
             )
-        return self
+        if self.stream.kind == "toy" and o.modes is None:
+            if o.n_way > o.classes_per_mode:
+                raise ValueError(
+                    f"online.n_way: must be at most online.classes_per_mode ({o.classes_per_mode}); got {o.n_way}"
+                )
+            if o.classes_per_mode * len(o.mode_probs) > 32:
+                raise ValueError(
+                    f"online.classes_per_mode: {len(o.mode_probs)} modes x {o.classes_per_mode} classes is more "
+                    "than the limit of 32 classes"
+                )
+
+    @property
+    def total_steps(self) -> int:
+        """Steps of the whole run: every stage's, or the online stream's with its pre-training."""
+        if self.online.enabled:
+            return self.online.total_steps
+        return len(self.stream.resolved_stage_classes()) * self.train.steps_per_stage
 
     @property
     def seed_of_stream(self) -> int:
@@ -351,6 +527,18 @@ class Config(_Frozen):
         for path, value in updates.items():
             set_dotted(data, path, value)
         return Config.from_dict(data)
+
+
+def _check_task(config: Config) -> None:
+    """Every chosen model must support the task (its registry spec says which tasks it can do)."""
+    from dkvb_core.models import REGISTRY
+
+    refused = [m for m in config.train.models if config.task not in REGISTRY[m].tasks]
+    if refused:
+        able = [name for name, spec in REGISTRY.items() if config.task in spec.tasks]
+        raise ValueError(
+            f"train.models: {', '.join(refused)} cannot do {config.task}; models that can: {', '.join(able)}"
+        )
 
 
 def set_dotted(data: dict[str, Any], path: str, value: Any) -> None:
@@ -393,6 +581,10 @@ def _describe(annotation: Any, metadata: list[Any]) -> str:
     if origin is tuple:
         if args and _is_literal(args[0]):
             return "a list of " + ", ".join(repr(a) for a in typing.get_args(args[0]))
+        if args and typing.get_origin(args[0]) is Annotated:
+            inner, *raw = typing.get_args(args[0])
+            meta = [m for item in raw for m in getattr(item, "metadata", [item])]
+            return "a list of " + _describe(inner, meta).replace("an integer", "integers")
         return "a list of lists of class ids"
     lo = hi = None
     lo_open = hi_open = False

@@ -155,9 +155,10 @@ class RandomProjectionSplit(Splitter):
 
 
 def make_splitter(mode: str, input_dim: int, num_codebooks: int, dim_keys: int | None, seed: int) -> Splitter:
-    """The splitter a config asks for; ``auto`` is identity for one head, projection otherwise."""
+    """The splitter a config asks for; ``auto`` is identity for one head on inputs of at most 2 dimensions
+    (the toy, a 2-D CSV), random projection otherwise (N-d features: every head gets its own low-d view)."""
     if mode == "auto":
-        mode = "identity" if num_codebooks == 1 else "random_projection"
+        mode = "identity" if num_codebooks == 1 and input_dim <= 2 else "random_projection"
     if mode == "identity":
         if dim_keys not in (None, input_dim):
             raise ConfigError([("dkvb.dim_keys", f"identity split uses the embedding size ({input_dim})")])

@@ -19,8 +19,9 @@ KEY_INIT_DATA: dict[str, str] = {
     "stream": "every stage's inputs, before stage 1: the keys see the future (flatters DKVB)",
     "first_stage": "the first stage's inputs only: later classes must make do with keys placed for others",
     "uniform": "uniform noise over the data's region (the toy: the square its classes are drawn from; "
-    "other streams: the first stage's box), as the authors' toy notebook; the default, sees no later stage",
-    "pretrain": "the online stream's pre-training rows (a stream with a pre-training mode only)",
+    "other streams: the first stage's box), as the authors' toy notebook; the default, sees no later stage "
+    "(on a stream with a pre-training mode the default uses its pre-training rows)",
+    "pretrain": "the online stream's pre-training rows (Stream.pretrain_rows; streams with a pre-training mode)",
     "pool": "a held-out pool of unlabelled inputs the stream keeps out of its stages (where it has one)",
 }
 UNIFORM_MIN_POINTS = 1000  # uniform noise: max(this, 4 x keys) points
@@ -29,6 +30,8 @@ UNIFORM_MIN_POINTS = 1000  # uniform noise: max(this, 4 x keys) points
 def key_init_embeddings(config: Any, stream: Any, train_emb: np.ndarray, seed: int) -> np.ndarray:
     """The embeddings ``(M, D)`` float32 the keys of one seed are fitted on (see :data:`KEY_INIT_DATA`)."""
     choice = config.dkvb.key_init_data
+    if choice == "uniform" and getattr(stream, "pretrain_rows", None) is not None:
+        choice = "pretrain"  # a stream with a pre-training mode: a deployed model has seen only that
     first = train_emb[np.asarray(stream.stage_train) == 0]
     if choice == "stream":
         return train_emb
@@ -39,7 +42,12 @@ def key_init_embeddings(config: Any, stream: Any, train_emb: np.ndarray, seed: i
         n = max(UNIFORM_MIN_POINTS, 4 * config.dkvb.keys_per_codebook)
         rng = np.random.default_rng([seed, 0x4E1F])
         return rng.uniform(lo, hi, size=(n, len(lo))).astype(np.float32)
-    rows = getattr(stream, "x_pretrain" if choice == "pretrain" else "x_pool", None)
+    if choice == "pretrain":
+        pre = getattr(stream, "pretrain_rows", None)
+        if pre is None or len(pre) == 0:
+            raise ConfigError([("dkvb.key_init_data", _missing(choice, config.stream.kind))])
+        return train_emb[np.asarray(pre)]
+    rows = getattr(stream, "x_pool", None)
     if rows is None or len(rows) == 0:
         raise ConfigError([("dkvb.key_init_data", _missing(choice, config.stream.kind))])
     from dkvb_core.encoders import make_encoder  # the run's frozen encoder, made again (same weights)

@@ -15,6 +15,7 @@ import numpy as np
 
 from dkvb_core.models.base import Learner, RunInputs, Trace, predict_classes
 from dkvb_core.result import ModelRecord, RunResult
+from dkvb_core.schedule import Batches
 
 _LOGIT_CHUNK = 256  # steps of pre-update logits buffered before loss/accuracy are computed
 
@@ -22,24 +23,28 @@ _LOGIT_CHUNK = 256  # steps of pre-update logits buffered before loss/accuracy a
 class Recorder:
     """Loss, hits, accuracy frames and grid frames of every model, stacked over seeds."""
 
-    def __init__(
-        self, inputs: RunInputs, learners: dict[str, Learner], labels: dict[str, np.ndarray], marks: np.ndarray
-    ):
-        self.inputs, self.learners, self.labels, self.marks = inputs, learners, labels, marks
+    def __init__(self, inputs: RunInputs, learners: dict[str, Learner], plans: dict[str, Batches], marks: np.ndarray):
+        self.inputs, self.learners, self.marks = inputs, learners, marks
+        self.labels = {k: b.labels for k, b in plans.items()}
         streams = inputs.streams
         S, T, F = inputs.num_seeds, streams[0].num_stages, len(marks)
         total = int(marks[-1])
-        self.steps = inputs.config.train.steps_per_stage
+        self.end_index = {int(e): i for i, e in enumerate(plans["stream"].ends)}  # test predictions kept there
+        online = inputs.config.online
+        self.heldout_defined = not (online.enabled and online.labels == "task_local")  # local labels: none
         self.y_test = np.stack([st.y_test for st in streams])
         self.stage_onehot = np.stack([np.eye(T, dtype=np.float32)[st.stage_test] for st in streams])  # (S, Nt, T)
         self.stage_counts = self.stage_onehot.sum(axis=1)  # (S, T)
         self.has_grid = "grid" in inputs.embeddings
         grid_cells = inputs.embeddings["grid"].shape[1] if self.has_grid else 0
-        self.acc = {n: np.zeros((F, S, T), np.float32) for n in learners}
+        self.regression = inputs.config.task == "regression"
+        out_type = np.float32 if self.regression else np.uint8  # predictions: outputs, or classes
+        self.acc = {n: np.zeros((F, S, T), np.float32) for n in learners}  # accuracy, or MSE for regression
         self.loss = {n: np.zeros((total, S), np.float32) for n in learners}
         self.correct = {n: np.zeros((total, S), np.int16) for n in learners}
-        self.grid = {n: np.zeros((F, S, grid_cells), np.uint8) for n in learners} if self.has_grid else None
-        self.test_pred = {n: np.zeros((T, S, self.y_test.shape[1]), np.uint8) for n in learners}
+        self.grid = {n: np.zeros((F, S, grid_cells), out_type) for n in learners} if self.has_grid else None
+        ends = len(self.end_index)
+        self.test_pred = {n: np.zeros((ends, S, self.y_test.shape[1]), out_type) for n in learners}
         self.chunk = max(1, min(int(np.diff(marks).max()) if F > 1 else 1, _LOGIT_CHUNK))
         batch, n_cls = inputs.config.train.batch_size, inputs.num_classes
         self.buffers = {n: np.zeros((self.chunk, S, batch, n_cls), np.float32) for n in learners}
@@ -66,9 +71,12 @@ class Recorder:
         for name, learner in self.learners.items():
             t0 = time.perf_counter()
             ys = self.labels[learner.schedule][lo:done]
-            self.loss[name][lo:done], self.correct[name][lo:done] = loss_and_correct(
-                self.buffers[name][: self.filled], ys
-            )
+            if self.regression:  # the batch's squared error before the update; no 'correct' count
+                self.loss[name][lo:done] = squared_error(self.buffers[name][: self.filled], ys)
+            else:
+                self.loss[name][lo:done], self.correct[name][lo:done] = loss_and_correct(
+                    self.buffers[name][: self.filled], ys
+                )
             learner.seconds += time.perf_counter() - t0
         self.filled = 0
 
@@ -77,18 +85,25 @@ class Recorder:
         for name, learner in self.learners.items():
             t0 = time.perf_counter()
             pred = learner.predict("test")
-            correct = (pred == self.y_test).astype(np.float32)  # (S, Nt)
-            self.acc[name][f] = np.einsum("sn,snt->st", correct, self.stage_onehot) / np.maximum(self.stage_counts, 1)
+            if self.regression:
+                score = np.square(pred - self.y_test, dtype=np.float32)  # (S, Nt) squared errors
+            else:
+                score = (pred == self.y_test).astype(np.float32)  # (S, Nt)
+            self.acc[name][f] = np.einsum("sn,snt->st", score, self.stage_onehot) / np.maximum(self.stage_counts, 1)
+            if not self.heldout_defined:
+                self.acc[name][f] = np.nan
             if self.grid is not None:
                 self.grid[name][f] = learner.predict("grid")
-            if done and done % self.steps == 0:
-                self.test_pred[name][done // self.steps - 1] = pred
+            if done in self.end_index:
+                self.test_pred[name][self.end_index[done]] = pred
             learner.frame(f)
             learner.seconds += time.perf_counter() - t0
 
-    def model_record(self, name: str, s: int, trace: Trace) -> ModelRecord:
+    def model_record(self, name: str, s: int, trace: Trace, order: np.ndarray | None) -> ModelRecord:
         """One model's record for seed ``s``, with the extras its learner adds."""
         learner = self.learners[name]
+        if self.regression:
+            return self._regression_record(name, s, trace)
         record = ModelRecord(
             name=name,
             stage_accuracy=self.acc[name][:, s].copy(),
@@ -97,25 +112,45 @@ class Recorder:
             seconds=float(learner.seconds) / self.inputs.num_seeds,
             grid_predictions=self.grid[name][:, s].copy() if self.grid is not None else None,
             test_predictions=self.test_pred[name][:, s].copy(),
+            step_order=order,
         )
         for key, value in learner.record_extras(s, trace).items():
             setattr(record, key, value)
         return record
 
-    def results(self, rows: dict[str, np.ndarray]) -> list[RunResult]:
+    def _regression_record(self, name: str, s: int, trace: Trace) -> ModelRecord:
+        """A regression model's record: test MSE per stage (no accuracy), prediction curves per frame."""
+        learner = self.learners[name]
+        F = len(self.marks)
+        record = ModelRecord(
+            name=name,
+            stage_accuracy=np.zeros((F, 0), np.float32),
+            step_loss=self.loss[name][:, s].copy(),
+            step_correct=np.zeros(0, np.int16),
+            seconds=float(learner.seconds) / self.inputs.num_seeds,
+            test_predictions=self.test_pred[name][:, s].copy(),
+            stage_mse=self.acc[name][:, s].copy(),
+            curve_predictions=self.grid[name][:, s].copy() if self.grid is not None else None,
+        )
+        for key, value in learner.record_extras(s, trace).items():
+            setattr(record, key, value)
+        return record
+
+    def results(self, plans: dict[str, Batches]) -> list[RunResult]:
         """One :class:`RunResult` per seed."""
-        marks, steps = self.marks, self.steps
-        T = self.inputs.streams[0].num_stages
-        frame_stage = np.clip((np.maximum(marks, 1) - 1) // steps, 0, T - 1).astype(np.int16)
-        stage_end = np.searchsorted(marks, np.arange(1, T + 1) * steps).astype(np.int32)
-        traces = {k: Trace(r, marks, steps, T) for k, r in rows.items()}
+        marks, ref = self.marks, plans["stream"]
+        stage_end = np.searchsorted(marks, ref.seeds[0].stage_end_steps).astype(np.int32)
+        traces = {k: _trace(b, marks) for k, b in plans.items()}
         out = []
         for s, (c, st) in enumerate(zip(self.inputs.configs, self.inputs.streams, strict=True)):
-            models = {n: self.model_record(n, s, traces[lr.schedule]) for n, lr in self.learners.items()}
+            models = {
+                n: self.model_record(n, s, traces[lr.schedule], plans[lr.schedule].seeds[s].order)
+                for n, lr in self.learners.items()
+            }
             run_level: dict = {"keys_2d": None, "grid_key_index": None}
             for learner in self.learners.values():
                 run_level.update(learner.run_extras(s))
-            two_d = st.input_dim == 2
+            two_d = st.input_dim == 2 or st.task == "regression"  # points small enough to keep for plotting
             grids = self.inputs.grids
             out.append(
                 RunResult(
@@ -123,7 +158,7 @@ class Recorder:
                     stage_classes=st.stage_classes,
                     class_names=st.class_names,
                     frame_steps=marks.copy(),
-                    frame_stage=frame_stage,
+                    frame_stage=ref.seeds[s].stage[np.maximum(marks, 1) - 1].astype(np.int16),
                     stage_end_frames=stage_end,
                     models=models,
                     batch_size=c.train.batch_size,
@@ -135,10 +170,19 @@ class Recorder:
                     y_test=st.y_test if two_d else None,
                     stage_test=st.stage_test if two_d else None,
                     extra={"stream_name": st.name},
+                    online=ref.seeds[s].online,
+                    curve_x=st.curve_x,
+                    curve_true=st.curve_true,
                     **run_level,
                 )
             )
         return out
+
+
+def _trace(batches: Batches, marks: np.ndarray) -> Trace:
+    """What a learner's ``record_extras`` gets: its rows, the frame marks and the key-usage buckets."""
+    period = batches.seeds[0].usage_period
+    return Trace(batches.rows, marks, period, -(-batches.total // period))
 
 
 def loss_and_correct(logits: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -149,3 +193,8 @@ def loss_and_correct(logits: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.
     loss = (lse - target).mean(axis=-1)
     correct = (predict_classes(logits) == y).sum(axis=-1).astype(np.int16)
     return loss, correct
+
+
+def squared_error(outputs: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Mean squared error per step for outputs ``(k, S, B, 1)`` and targets ``(k, S, B)``."""
+    return np.square(outputs[..., 0] - y, dtype=np.float32).mean(axis=-1)

@@ -47,6 +47,32 @@ class GridSpec:
 
 
 @dataclass(eq=False)
+class OnlineLog:
+    """The online stream's per-step tags, in stream order: ``pretrain_steps`` pre-training steps
+    first (mode 0, task and segment -1), then the Markov chain's steps.
+
+    A *segment* is a maximal run of steps between two switches; a *task* is a set of ``n_way``
+    classes (``task_local``: an ordered one, since the order gives the labels 0..n_way-1). Task ids
+    count distinct tasks in order of first appearance, so a task id seen again is a returning task.
+    """
+
+    pretrain_steps: int
+    mode: np.ndarray  # (steps,) int8: the mode of each step
+    task: np.ndarray  # (steps,) int32: the task of each step (-1 in pre-training)
+    segment: np.ndarray  # (steps,) int32: the segment of each step (-1 in pre-training)
+    task_classes: np.ndarray  # (tasks, n_way) int16: each task's classes, in label order
+    mode_classes: tuple[tuple[int, ...], ...]  # the classes of each mode; mode 0 is pre-training
+    labels: str  # "global" or "task_local"
+
+    @property
+    def num_modes(self) -> int:
+        return len(self.mode_classes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: _encode(getattr(self, f.name)) for f in fields(self)}
+
+
+@dataclass(eq=False)
 class ModelRecord:
     """One model's record of a run."""
 
@@ -66,6 +92,14 @@ class ModelRecord:
     test_key_index: np.ndarray | None = None  # (N_test, C) int32
     key_active: np.ndarray | None = None  # (C, K) bool: key in use (False: surplus, never fetched)
     key_counts: np.ndarray | None = None  # (4,) int64: keys total, unused, duplicates, never trained
+    step_order: np.ndarray | None = None  # (steps,) int32: online joint only, the stream step of each step
+    # regression (``stage_accuracy`` is then empty, (F, 0)):
+    stage_mse: np.ndarray | None = None  # (F, T) float32: test MSE on each stage's data per frame (lower is better)
+    curve_predictions: np.ndarray | None = None  # (F, G) float32: prediction at each of the run's curve_x
+    value_frames: np.ndarray | None = None  # (F, C, K) float32: DKVB's scalar value of each key per frame
+    # soft readout (dkvb.readout = 'soft'):
+    effective_keys: np.ndarray | None = None  # (T,) float32: mean over a stage's samples of 1/sum(w^2) a head
+    readout_leak: np.ndarray | None = None  # (T,) float32: share of a stage's readout weight on earlier stages' keys
 
 
 @dataclass(eq=False)
@@ -89,7 +123,10 @@ class RunResult:
     stage_test: np.ndarray | None = None
     keys_2d: np.ndarray | None = None  # (C, K, 2): keys placed in the 2-D input space
     grid_key_index: np.ndarray | None = None  # (C, G*G) int16/32: nearest key of each cell
+    curve_x: np.ndarray | None = None  # regression: (G,) float32 inputs of the recorded prediction curves
+    curve_true: np.ndarray | None = None  # regression: (T, G) float32 true function of each stage (None: unknown)
     extra: dict[str, Any] = field(default_factory=dict)
+    online: OnlineLog | None = None  # the online stream's tags (None for the stage stream)
 
     # --- derived ---------------------------------------------------------------------------
     @property
@@ -100,6 +137,21 @@ class RunResult:
     def num_frames(self) -> int:
         return len(self.frame_steps)
 
+    @property
+    def task(self) -> str:
+        return self.config.task
+
+    def mse_matrix(self, model: str) -> np.ndarray:
+        """Regression: ``E[i, j]``, test MSE on stage j's data after training through stage i (lower is better)."""
+        mse = self.models[model].stage_mse
+        if mse is None:
+            raise ValueError(f"{model}: a classification run has no MSE matrix; use accuracy_matrix")
+        return mse[self.stage_end_frames].astype(np.float64)
+
+    def online_mse(self, model: str) -> np.ndarray:
+        """Regression: running mean of each batch's MSE before training on it (predict-then-train)."""
+        return metrics.online_mse(self.models[model].step_loss)
+
     def accuracy_matrix(self, model: str) -> np.ndarray:
         """``R[i, j]``: accuracy on stage j's test data after training through stage i."""
         return self.models[model].stage_accuracy[self.stage_end_frames].astype(np.float64)
@@ -107,12 +159,55 @@ class RunResult:
     def online_accuracy(self, model: str) -> np.ndarray:
         return metrics.online_accuracy(self.models[model].step_correct, self.batch_size)
 
+    def online_tags(self, model: str) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Mode, task and segment of each step in the order ``model`` trained (online runs). The joint
+        reference trains on the stream's batches shuffled: its modes follow its batches, and it has
+        no task or segment order (None)."""
+        log = self.online
+        if log is None:
+            raise ValueError("online_tags: this run is not an online run")
+        order = self.models[model].step_order
+        if order is None:
+            return log.mode, log.task, log.segment
+        return log.mode[order], None, None
+
     def summary(self, model: str) -> dict[str, Any]:
-        """The model's metrics (see :mod:`dkvb_core.metrics`) plus online accuracy and time."""
+        """The model's metrics (see :mod:`dkvb_core.metrics`) plus online accuracy (regression: online
+        MSE) and time."""
+        if self.online is not None:
+            return self._online_summary(model)
+        if self.task == "regression":
+            out = metrics.regression_summary(self.mse_matrix(model))
+            online_mse = self.online_mse(model)
+            out["online_mse_lower_is_better"] = float(online_mse[-1]) if len(online_mse) else 0.0
+            out["seconds"] = float(self.models[model].seconds)
+            return out
         out = metrics.summary(self.accuracy_matrix(model))
         online = self.online_accuracy(model)
         out["online_accuracy"] = float(online[-1]) if len(online) else 0.0
         out["seconds"] = float(self.models[model].seconds)
+        return out
+
+    def _online_summary(self, model: str) -> dict[str, Any]:
+        """Online runs: the online figures of :func:`dkvb_core.metrics.online_summary`, the held-out
+        accuracy per mode at the end (global labels only) and time."""
+        assert self.online is not None
+        mode, task, segment = self.online_tags(model)
+        cfg = self.config.online
+        rec = self.models[model]
+        out = metrics.online_summary(
+            rec.step_correct,
+            self.batch_size,
+            mode,
+            task,
+            segment,
+            self.online.num_modes,
+            cfg.pretrain_steps,
+            cfg.recovery_k,
+        )
+        last = rec.stage_accuracy[-1].astype(np.float64)
+        out["heldout_accuracy_per_mode"] = [None if not np.isfinite(v) else float(v) for v in last]
+        out["seconds"] = float(rec.seconds)
         return out
 
     def summaries(self) -> dict[str, dict[str, Any]]:
@@ -132,6 +227,8 @@ class RunResult:
                 }
             elif f.name == "grid":
                 out["grid"] = None if value is None else {g.name: getattr(value, g.name) for g in fields(value)}
+            elif f.name == "online":
+                out["online"] = None if value is None else value.to_dict()
             else:
                 out[f.name] = _encode(value)
         return out

@@ -44,14 +44,44 @@ MODEL_ARRAYS: dict[str, tuple[str, tuple[str, ...]]] = {
     "step_loss": ("f", ("S",)),
     "step_correct": ("iu", ("S",)),
     "grid_predictions": ("u", ("F", "G2")),
-    "test_predictions": ("u", ("T", "Nte")),
+    "test_predictions": ("u", ("E", "Nte")),
     "key_usage_frames": ("iu", ("F", "C", "K")),
-    "key_usage_stages": ("iu", ("T", "C", "K")),
+    "key_usage_stages": ("iu", ("U", "C", "K")),
     "value_votes": ("u", ("F", "C", "K")),
     "values_changed": ("b", ("F", "C", "K")),
     "final_values": ("f", ("C", "K", "V")),
     "train_key_index": ("iu", ("Ntr", "C")),
     "test_key_index": ("iu", ("Nte", "C")),
+    "step_order": ("iu", ("S",)),
+}
+ONLINE_ARRAYS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "mode": ("i", ("S",)),
+    "task": ("i", ("S",)),
+    "segment": ("i", ("S",)),
+    "task_classes": ("iu", ("Tasks", "W")),
+}
+# Regression runs (config.task = 'regression'): float targets and predictions, MSE per stage, prediction
+# curves over G inputs instead of a decision grid, no accuracy (an empty (F, 0) array), no hit counts.
+REGRESSION_ARRAYS: dict[str, tuple[str, tuple[str, ...]]] = {
+    **ARRAYS,
+    "y_train": ("f", ("Ntr",)),
+    "y_test": ("f", ("Nte",)),
+    "grid_key_index": ("iu", ("C", "G")),
+    "curve_x": ("f", ("G",)),
+    "curve_true": ("f", ("T", "G")),
+}
+REGRESSION_MODEL_ARRAYS: dict[str, tuple[str, tuple[str, ...]]] = {
+    **MODEL_ARRAYS,
+    "stage_accuracy": ("f", ("F", "A0")),
+    "step_correct": ("iu", ("A0",)),
+    "test_predictions": ("f", ("T", "Nte")),
+    "stage_mse": ("f", ("F", "T")),
+    "curve_predictions": ("f", ("F", "G")),
+    "value_frames": ("f", ("F", "C", "K")),
+}
+SOFT_READOUT_ARRAYS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "effective_keys": ("f", ("T",)),
+    "readout_leak": ("f", ("T",)),
 }
 REQUIRED = ("config", "stage_classes", "class_names", "frame_steps", "frame_stage", "stage_end_frames", "models")
 MODEL_REQUIRED = ("name", "stage_accuracy", "step_loss", "step_correct")
@@ -156,11 +186,17 @@ _DIMS = {
     "C": "codebooks in the config",
     "K": "keys per codebook in the config",
     "G2": "grid cells of the config's grid size",
+    "G": "points of the regression curves",
+    "A0": "empty in a regression run",
     "S": "training steps",
     "Ntr": "training samples",
     "Nte": "test samples",
     "D": "input dimensions",
     "V": "value dimensions",
+    "E": "stage ends (online: the end of pre-training, if any)",
+    "U": "key-usage buckets (stages; online: one)",
+    "W": "online.n_way",
+    "Tasks": "tasks of the online stream",
 }
 
 
@@ -179,7 +215,8 @@ def check_document(data: dict[str, Any]) -> dict[str, Any]:
         raise _fail(missing[0], "missing")
     config = _config(data["config"])
     out: dict[str, Any] = {"config": config}
-    out["stage_classes"] = _stage_classes(data["stage_classes"])
+    regression = config.task == "regression"
+    out["stage_classes"] = _stage_classes(data["stage_classes"], shared=regression)
     T = len(out["stage_classes"])
     out["class_names"] = _class_names(data["class_names"])
     n_classes = max(c for s in out["stage_classes"] for c in s) + 1
@@ -187,8 +224,10 @@ def check_document(data: dict[str, Any]) -> dict[str, Any]:
         raise _fail("class_names", f"{len(out['class_names'])} names for {n_classes} classes")
     grid = data.get("grid")
     G2 = config.record.grid_size**2
-    shapes = _Shapes(T=T, C=config.dkvb.num_codebooks, K=config.dkvb.keys_per_codebook, G2=G2)
-    for name, (kinds, dims) in ARRAYS.items():
+    on = config.online
+    E, U = (1 if on.pretrain_steps else 0, 1) if on.enabled else (T, T)
+    shapes = _Shapes(T=T, E=E, U=U, C=config.dkvb.num_codebooks, K=config.dkvb.keys_per_codebook, G2=G2)
+    for name, (kinds, dims) in (REGRESSION_ARRAYS if regression else ARRAYS).items():
         out[name] = None if data.get(name) is None else decode_array(name, data[name])
         if out[name] is not None:
             shapes.check(name, out[name], kinds, dims)
@@ -197,6 +236,10 @@ def check_document(data: dict[str, Any]) -> dict[str, Any]:
         raise _fail("batch_size", f"{out['batch_size']} disagrees with train.batch_size = {config.train.batch_size}")
     out["grid"] = None if grid is None else GridSpec(**_grid(grid, config.record.grid_size))
     out["models"] = _models(data["models"], config, shapes, out["batch_size"], ModelRecord)
+    out["online"] = _online(data.get("online"), config, shapes, out["stage_classes"])
+    for name in ("curve_x", "curve_true"):
+        if not regression and data.get(name) is not None:
+            raise _fail(name, "only a regression run has prediction curves")
     _indices(out, shapes)
     extra = data.get("extra", {})
     if not isinstance(extra, dict):
@@ -217,13 +260,13 @@ def _config(raw: Any) -> Config:
         raise _fail(f"config.{field}", msg) from None
 
 
-def _stage_classes(raw: Any) -> tuple[tuple[int, ...], ...]:
+def _stage_classes(raw: Any, shared: bool = False, where: str = "stage_classes") -> tuple[tuple[int, ...], ...]:
     ok = isinstance(raw, list) and 0 < len(raw) <= 32 and all(isinstance(s, list) and s for s in raw)
     flat = [c for s in raw for c in s] if ok else []
     if not ok or not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c < 32 for c in flat):
-        raise _fail("stage_classes", "must be 1 to 32 non-empty lists of class ids in [0, 31]")
-    if len(set(flat)) != len(flat):
-        raise _fail("stage_classes", "a class appears in two stages")
+        raise _fail(where, "must be 1 to 32 non-empty lists of class ids in [0, 31]")
+    if len(set(flat)) != len(flat) and not shared:  # regression stages all hold the one output ``y``
+        raise _fail(where, "a class appears in two stages")
     return tuple(tuple(s) for s in raw)
 
 
@@ -280,16 +323,23 @@ def _models(raw: Any, config: Config, shapes: _Shapes, batch: int, record_cls: t
             if value is None:
                 continue
             arr = decode_array(f"{where}.{field}", value)
-            if field in MODEL_ARRAYS:
-                shapes.check(f"{where}.{field}", arr, *MODEL_ARRAYS[field])
+            schema = {
+                **(REGRESSION_MODEL_ARRAYS if config.task == "regression" else MODEL_ARRAYS),
+                **SOFT_READOUT_ARRAYS,
+            }
+            if field in schema:
+                shapes.check(f"{where}.{field}", arr, *schema[field])
             kwargs[field] = arr
-        _model_values(where, kwargs, batch)
+        _model_values(where, kwargs, batch, undefined_ok=config.online.enabled and config.online.labels == "task_local")
         out[name] = record_cls(**kwargs)
     return out
 
 
-def _model_values(where: str, rec: dict[str, Any], batch: int) -> None:
+def _model_values(where: str, rec: dict[str, Any], batch: int, undefined_ok: bool = False) -> None:
+    """Values in range; ``undefined_ok``: held-out accuracy is NaN (task-local labels have none)."""
     acc = rec["stage_accuracy"]
+    if undefined_ok and np.isnan(acc).all():
+        acc = np.zeros(0)
     if not (np.isfinite(acc).all() and (acc >= 0).all() and (acc <= 1).all()):
         raise _fail(f"{where}.stage_accuracy", "accuracies must be finite fractions in [0, 1]")
     correct = rec["step_correct"]
@@ -298,6 +348,11 @@ def _model_values(where: str, rec: dict[str, Any], batch: int) -> None:
     for field in ("key_usage_frames", "key_usage_stages"):
         if field in rec and rec[field].size and rec[field].min() < 0:
             raise _fail(f"{where}.{field}", "fetch counts must be >= 0")
+    if "stage_mse" in rec and (rec["stage_mse"] < 0).any():  # NaN stays: a diverged model's honest record
+        raise _fail(f"{where}.stage_mse", "squared errors must be >= 0")
+    for field in ("effective_keys", "readout_leak"):
+        if field in rec and (rec[field] < 0).any():
+            raise _fail(f"{where}.{field}", "must be >= 0")
 
 
 def _indices(out: dict[str, Any], shapes: _Shapes) -> None:
@@ -311,9 +366,54 @@ def _indices(out: dict[str, Any], shapes: _Shapes) -> None:
     for name, rec in out["models"].items():
         for field in ("train_key_index", "test_key_index"):
             checks.append((f"models.{name}.{field}", getattr(rec, field, None), sizes.get("K")))
+        checks.append((f"models.{name}.step_order", getattr(rec, "step_order", None), sizes.get("S")))
     for where, arr, bound in checks:
         if arr is not None and bound is not None and arr.size and (arr.min() < 0 or arr.max() >= bound):
             raise _fail(where, f"indices must lie in [0, {bound - 1}]")
     steps = out["frame_steps"]
     if len(steps) and (steps.min() < 0 or (np.diff(steps.astype(np.int64)) < 0).any()):
         raise _fail("frame_steps", "must be non-negative and non-decreasing")
+
+
+def _online(raw: Any, config: Config, shapes: _Shapes, stage_classes: tuple[tuple[int, ...], ...]) -> Any:
+    """The online stream's tags (an :class:`~dkvb_core.result.OnlineLog`), present exactly for online runs."""
+    from dkvb_core.result import OnlineLog
+
+    on = config.online
+    if raw is None:
+        if on.enabled:
+            raise _fail("online", "missing: the config is an online run (online.enabled)")
+        return None
+    if not on.enabled:
+        raise _fail("online", "present, but online.enabled is off in the config")
+    keys = set(OnlineLog.__dataclass_fields__)
+    if not isinstance(raw, dict) or set(raw) != keys:
+        raise _fail("online", f"must be an object with {', '.join(sorted(keys))}")
+    if _int_in("online.pretrain_steps", raw["pretrain_steps"], 0, 20_000) != on.pretrain_steps:
+        raise _fail("online.pretrain_steps", f"disagrees with the config's {on.pretrain_steps}")
+    if raw["labels"] != on.labels:
+        raise _fail("online.labels", f"disagrees with the config's {on.labels!r}")
+    if _stage_classes(raw["mode_classes"], where="online.mode_classes") != stage_classes:
+        raise _fail("online.mode_classes", "disagrees with stage_classes (the modes are the stages)")
+    arrays = {}
+    for name, (kinds, dims) in ONLINE_ARRAYS.items():
+        arrays[name] = decode_array(f"online.{name}", raw[name])
+        shapes.check(f"online.{name}", arrays[name], kinds, dims)
+    _online_values(arrays, len(stage_classes), on.n_way)
+    return OnlineLog(on.pretrain_steps, mode_classes=stage_classes, labels=on.labels, **arrays)
+
+
+def _online_values(arrays: dict[str, np.ndarray], modes: int, n_way: int) -> None:
+    tasks = len(arrays["task_classes"])
+    bounds = {
+        "mode": (0, modes - 1),
+        "task": (-1, tasks - 1),
+        "segment": (-1, len(arrays["segment"])),
+        "task_classes": (0, 31),
+    }
+    for name, (lo, hi) in bounds.items():
+        arr = arrays[name]
+        if arr.size and (arr.min() < lo or arr.max() > hi):
+            raise _fail(f"online.{name}", f"values must lie in [{lo}, {hi}]")
+    if arrays["task_classes"].size and arrays["task_classes"].shape[1] != n_way:
+        raise _fail("online.task_classes", f"{arrays['task_classes'].shape[1]} classes a task; online.n_way is {n_way}")

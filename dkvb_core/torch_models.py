@@ -6,6 +6,8 @@ All take an embedding ``(B, D)`` and return logits ``(B, classes)``.
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import nn
 
@@ -21,14 +23,27 @@ class DKVBClassifier(nn.Module):
     concatenated over heads and top-k, through a linear layer.
     """
 
-    def __init__(self, splitter: Splitter, bottleneck: KeyValueBottleneck, num_classes: int, decoder: str = "mean"):
+    def __init__(
+        self,
+        splitter: Splitter,
+        bottleneck: KeyValueBottleneck,
+        num_classes: int,
+        decoder: str = "mean",
+        temperature: float | None = None,
+    ):
         super().__init__()
         self.splitter, self.bottleneck, self.decoder_kind = splitter, bottleneck, decoder
+        self.temperature = temperature  # None: hard readout; else soft, softmax(-distance^2 / temperature)
         width = bottleneck.num_codebooks * bottleneck.topk * bottleneck.dim_values
         self.decoder = nn.Linear(width, num_classes) if decoder == "linear" else None
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         heads = self.splitter(z).unsqueeze(2)  # (B, C, 1, dk)
+        if self.temperature is not None:
+            self.bottleneck.return_values_only = False
+            values, _, _, dist, _ = self.bottleneck(heads)  # (B, C, k, 1, dv), dist (B, C, k, 1, 1)
+            w = torch.softmax(-dist / self.temperature, dim=2)
+            return (w * values).sum(dim=2).mean(dim=(1, 2))
         out = self.bottleneck(heads)
         values = out if isinstance(out, torch.Tensor) else out[0]  # (B, C, k, 1, dv)
         if self.decoder is None:
@@ -62,6 +77,23 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(torch.relu(self.hidden(x)))
+
+
+class MLPStack(nn.Module):
+    """ReLU hidden layers of the given widths, then a linear output; Kaiming-normal weights, zero biases."""
+
+    def __init__(self, input_dim: int, widths: tuple[int, ...], outputs: int):
+        super().__init__()
+        sizes = [input_dim, *widths, outputs]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(sizes))
+        for layer in self.layers:
+            nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers[:-1]:
+            x = torch.relu(layer(x))
+        return self.layers[-1](x)
 
 
 # --- references of the continual-learning baselines' extra terms (autograd does the rest) ---------

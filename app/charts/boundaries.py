@@ -3,11 +3,14 @@ paper's static stage x model grid. Regions are uint8 class ids (compact typed ar
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import plotly.graph_objects as go
 
 from app.charts.common import (
     axis_ref,
+    darken,
     grid_axes,
     grid_frames,
     plan_animation,
@@ -17,7 +20,14 @@ from app.charts.common import (
     style,
     subplot_layout,
 )
-from app.charts.palette import MODEL_LABELS, region_colourscale, region_ids, region_palette
+from app.charts.palette import (
+    DARK_TEXT,
+    MODEL_LABELS,
+    model_description,
+    region_colourscale,
+    region_ids,
+    region_palette,
+)
 from app.charts.png import data_uri, palette_png
 from dkvb_core import GridSpec, RunResult
 from dkvb_core.analysis import seen_accuracy_per_frame
@@ -27,7 +37,18 @@ FRAME_MS = 140
 HELD_OUT_OPACITY = 0.6
 
 
-def heatmap_trace(z: np.ndarray, xs: np.ndarray, ys: np.ndarray, n_classes: int, panel: int) -> dict:
+def grid_shape(panels: int) -> tuple[int, int]:
+    """Rows and columns of the side-by-side panels: one row up to 3, then 2 x 2 and 2 x 3 (square
+    panels stay large on a 16:9 screen instead of becoming a row of slivers)."""
+    if panels <= 3:
+        return 1, max(panels, 1)
+    cols = 3 if panels > 4 else 2
+    return math.ceil(panels / cols), cols
+
+
+def heatmap_trace(
+    z: np.ndarray, xs: np.ndarray, ys: np.ndarray, n_classes: int, panel: int, dark: bool = False
+) -> dict:
     """Class regions: z holds class ids 0..n-1 and n for "no class"."""
     xa, ya = axis_ref(panel)
     return {
@@ -37,7 +58,7 @@ def heatmap_trace(z: np.ndarray, xs: np.ndarray, ys: np.ndarray, n_classes: int,
         "y": ys,
         "zmin": -0.5,
         "zmax": n_classes + 0.5,
-        "colorscale": region_colourscale(n_classes),
+        "colorscale": region_colourscale(n_classes, dark=dark),
         "showscale": False,
         "hoverinfo": "skip",
         "zsmooth": False,
@@ -46,7 +67,7 @@ def heatmap_trace(z: np.ndarray, xs: np.ndarray, ys: np.ndarray, n_classes: int,
     }
 
 
-def region_image(ids: np.ndarray, grid: GridSpec, stride: int, n_classes: int, panel: int) -> dict:
+def region_image(ids: np.ndarray, grid: GridSpec, stride: int, n_classes: int, panel: int, dark: bool = False) -> dict:
     """A layout image of one region map (rows along y, as the grid): a palette PNG of class ids
     stretched over the grid's extent, under the points."""
     xa, ya = axis_ref(panel)
@@ -54,7 +75,7 @@ def region_image(ids: np.ndarray, grid: GridSpec, stride: int, n_classes: int, p
     step_y = (grid.y_max - grid.y_min) / max(grid.size - 1, 1) * stride
     rows, cols = ids.shape
     return {
-        "source": data_uri(palette_png(ids[::-1], region_palette(n_classes))),  # PNG row 0 is the top
+        "source": data_uri(palette_png(ids[::-1], region_palette(n_classes, dark=dark))),  # PNG row 0 is the top
         "xref": xa,
         "yref": ya,
         "x": grid.x_min - step_x / 2,
@@ -69,10 +90,16 @@ def region_image(ids: np.ndarray, grid: GridSpec, stride: int, n_classes: int, p
 
 
 def points_trace(
-    x: np.ndarray, y: np.ndarray, n_classes: int, panel: int, held_out: bool = False, gl: bool = False
+    x: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    panel: int,
+    held_out: bool = False,
+    gl: bool = False,
+    dark: bool = False,
 ) -> dict:
     """Points coloured by class id (numeric colours + a stepwise scale: compact and fast).
-    ``gl``: WebGL points (for very many points)."""
+    ``gl``: WebGL points (for very many points); ``dark``: a light outline for a dark page."""
     xa, ya = axis_ref(panel)
     marker: dict = {
         "color": y.astype(np.uint8),
@@ -80,10 +107,11 @@ def points_trace(
         "cmin": -0.5,
         "cmax": n_classes - 0.5,
         "size": 7,
-        "line": {"width": 0.6, "color": "#1f2937"},
+        "line": {"width": 0.6, "color": DARK_TEXT if dark else "#1f2937"},
     }
     if held_out:
-        marker.update(symbol="diamond", size=6, opacity=HELD_OUT_OPACITY, line={"width": 1, "color": "#ffffff"})
+        outline = "#0e1117" if dark else "#ffffff"
+        marker.update(symbol="diamond", size=6, opacity=HELD_OUT_OPACITY, line={"width": 1, "color": outline})
     return {
         "type": "scattergl" if gl else "scatter",
         "x": x[:, 0],
@@ -105,10 +133,10 @@ def stage_opacity(stage: int, current: int) -> float:
     return PAST_OPACITY if stage < current else 0.0
 
 
-def _stage_trace(result: RunResult, stage: int, panel: int, current: int, gl: bool = False) -> dict:
+def _stage_trace(result: RunResult, stage: int, panel: int, current: int, gl: bool = False, dark: bool = False) -> dict:
     assert result.x_train is not None and result.y_train is not None
     mask = result.stage_train == stage
-    trace = points_trace(result.x_train[mask], result.y_train[mask], len(result.class_names), panel, gl=gl)
+    trace = points_trace(result.x_train[mask], result.y_train[mask], len(result.class_names), panel, gl=gl, dark=dark)
     trace["marker"]["opacity"] = stage_opacity(stage, current)
     trace["visible"] = stage <= current  # hidden stages are not drawn at all (SVG points are the browser's main cost)
     return trace
@@ -125,8 +153,11 @@ def frame_title(result: RunResult, f: int, acc: dict[str, np.ndarray]) -> str:
     )
 
 
-def animated_boundaries(result: RunResult, models: list[str], show_test: bool = False, height: int = 600) -> go.Figure:
-    """One panel per model; frames step through training with Play/Pause and a scrubber.
+def animated_boundaries(
+    result: RunResult, models: list[str], show_test: bool = False, height: int = 600, dark: bool = False
+) -> go.Figure:
+    """One panel per model (a grid for 4-6 models, see :func:`grid_shape`; ``height`` is one row's);
+    frames step through training with Play/Pause and a scrubber.
 
     Regions are layout images (palette PNGs of uint8 class ids; heatmap traces stop drawing
     while plotly animates scatter traces). Each frame carries each model's region image and the
@@ -141,15 +172,15 @@ def animated_boundaries(result: RunResult, models: list[str], show_test: bool = 
     acc = {m: seen_accuracy_per_frame(result.models[m].stage_accuracy, result.frame_stage) for m in models}
 
     def images(i: int) -> list[dict]:
-        return [region_image(regions[m][i], result.grid, stride, n, k) for k, m in enumerate(models)]
+        return [region_image(regions[m][i], result.grid, stride, n, k, dark) for k, m in enumerate(models)]
 
     first = int(result.frame_stage[frames_idx[0]])
     data: list[dict] = []
     for k in range(len(models)):
-        data.extend(_stage_trace(result, t, k, first) for t in range(T))
+        data.extend(_stage_trace(result, t, k, first, dark=dark) for t in range(T))
         if show_test:
             assert result.x_test is not None and result.y_test is not None
-            data.append(points_trace(result.x_test, result.y_test, n, k, held_out=True))
+            data.append(points_trace(result.x_test, result.y_test, n, k, held_out=True, dark=dark))
     per_model = T + (1 if show_test else 0)
     frames = []
     for i, f in enumerate(frames_idx):
@@ -167,17 +198,34 @@ def animated_boundaries(result: RunResult, models: list[str], show_test: bool = 
                 "layout": {"title": {"text": frame_title(result, int(f), acc)}, "images": images(i)},
             }
         )
+    rows, cols = grid_shape(len(models))
     layout = subplot_layout(
-        1, len(models), subplot_titles=[MODEL_LABELS.get(m, m) for m in models], horizontal_spacing=0.015
+        rows,
+        cols,
+        subplot_titles=[MODEL_LABELS.get(m, m) for m in models],
+        horizontal_spacing=0.015,
+        vertical_spacing=0.06 if rows > 1 else 0.3,
     )
     square_axes(layout, result.grid, len(models))
     layout.update(animation_controls(result, frames_idx))
     layout["images"] = images(0)
-    layout["title"] = {"text": frame_title(result, int(frames_idx[0]), acc), "x": 0.01, "y": 0.97, "font": {"size": 21}}
-    fig = style(raw_figure(data, layout, frames), height)
+    layout["title"] = {  # its bottom edge a fixed gap above the panels: larger text grows upwards into the margin
+        "text": frame_title(result, int(frames_idx[0]), acc),
+        "x": 0.01,
+        "xref": "paper",
+        "y": 1.0,
+        "yref": "paper",
+        "yanchor": "bottom",
+        "pad": {"b": 80},  # plotly anchors a two-line title by its first line
+        "font": {"size": 21},
+    }
+    total = height if rows == 1 else 130 + int(rows * (height - 130) * 0.8)
+    fig = style(raw_figure(data, layout, frames), total)
     fig.update_layout(margin={"t": 120, "b": 90, "l": 10, "r": 10})
     fig.update_annotations(font_size=19)
-    return fig
+    for annotation, m in zip(fig.layout.annotations, models, strict=False):  # a panel title's hover: the model
+        annotation.hovertext = model_description(m)
+    return darken(fig) if dark else fig
 
 
 def animation_controls(result: RunResult, frames_idx: np.ndarray, active: int = 0) -> dict:
@@ -229,7 +277,7 @@ def animation_controls(result: RunResult, frames_idx: np.ndarray, active: int = 
     }
 
 
-def paper_figure(result: RunResult, models: list[str], height_per_row: int = 250) -> go.Figure:
+def paper_figure(result: RunResult, models: list[str], height_per_row: int = 250, dark: bool = False) -> go.Figure:
     """The paper's figure: one row per model, one column per stage; regions at each stage's end,
     that stage's training points bold and earlier stages' points faded."""
     if result.grid is None or result.x_train is None:
@@ -255,9 +303,9 @@ def paper_figure(result: RunResult, models: list[str], height_per_row: int = 250
         for t in range(T):
             panel = r * T + t
             z = region_ids(preds[int(result.stage_end_frames[t])].reshape(G, G)[::stride, ::stride], n)
-            data.append(heatmap_trace(z, xs, ys, n, panel))
-            data.extend(_stage_trace(result, s, panel, t) for s in range(t + 1))
+            data.append(heatmap_trace(z, xs, ys, n, panel, dark))
+            data.extend(_stage_trace(result, s, panel, t, dark=dark) for s in range(t + 1))
     square_axes(layout, result.grid, len(models) * T)
     fig = style(raw_figure(data, layout), height_per_row * len(models) + 70)
     fig.update_annotations(font_size=17)
-    return fig
+    return darken(fig) if dark else fig

@@ -6,12 +6,14 @@ import copy
 import functools
 import json
 import math
+import re
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from app.charts.palette import FONT
+from app.charts.palette import DARK_BG, DARK_TEXT, FONT
 from dkvb_core import GridSpec
 
 # Upper bound of the figure data of one animated chart, counted as base64 of the raw uint8
@@ -134,6 +136,43 @@ def style(fig: go.Figure, height: int) -> go.Figure:
         legend={"font": {"size": 15}},
     )
     return fig
+
+
+def darken(fig: go.Figure) -> go.Figure:
+    """The same chart for a dark room: dark page and panels, light text and axes."""
+    axis = {"color": DARK_TEXT, "linecolor": "#4b5563", "gridcolor": "#2d3340", "zerolinecolor": "#4b5563"}
+    fig.update_layout(
+        paper_bgcolor=DARK_BG,
+        plot_bgcolor=DARK_BG,
+        font={"color": DARK_TEXT},
+        legend={"font": {"color": DARK_TEXT}},
+    )
+    fig.update_xaxes(**axis)
+    fig.update_yaxes(**axis)
+    fig.update_annotations(font_color=DARK_TEXT)
+    return fig
+
+
+_FONT_PX = re.compile(r"font-size:\s*(\d+(?:\.\d+)?)px")
+_FONT_KEYS = frozenset({"font", "textfont", "titlefont", "tickfont", "insidetextfont", "outsidetextfont"})
+
+
+def scale_fonts(spec: Any, factor: float) -> Any:
+    """A figure dict (data, layout, frames) with every font size, and every inline ``font-size:Npx``
+    of its texts, multiplied by ``factor``: chart text grows with the page in presentation mode."""
+    if isinstance(spec, dict):
+        out = {k: scale_fonts(v, factor) for k, v in spec.items()}
+        for k in _FONT_KEYS & out.keys():
+            font = out[k]
+            size = font.get("size") if isinstance(font, dict) else None
+            if isinstance(size, int | float) and not isinstance(size, bool):
+                out[k] = {**font, "size": round(size * factor, 1)}
+        return out
+    if isinstance(spec, list):
+        return [scale_fonts(v, factor) for v in spec]
+    if isinstance(spec, str) and "font-size" in spec:
+        return _FONT_PX.sub(lambda m: f"font-size:{round(float(m.group(1)) * factor)}px", spec)
+    return spec
 
 
 def square_axes(layout: dict, grid: GridSpec, panels: int) -> None:

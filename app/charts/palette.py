@@ -47,6 +47,16 @@ _MODEL_COLOUR_CYCLE = (
 MODEL_LABELS = {name: spec.label for name, spec in REGISTRY.items()}
 MODEL_COLOURS = {name: _MODEL_COLOUR_CYCLE[i % len(_MODEL_COLOUR_CYCLE)] for i, name in enumerate(REGISTRY)}
 FONT = {"size": 16}
+# Dark rooms: the page and panel colour, the "no class" region, and the text.
+DARK_BG = "#0e1117"
+DARK_NO_CLASS = "#262b36"
+DARK_TEXT = "#e5e7eb"
+
+
+def model_description(name: str) -> str:
+    """The one-line description the app shows next to a model (the registry's)."""
+    spec = REGISTRY.get(name)
+    return spec.description if spec is not None else ""
 
 
 def class_colour(c: int) -> str:
@@ -70,23 +80,26 @@ def hex_rgb(hex_colour: str) -> tuple[int, int, int]:
     return int(hex_colour[1:3], 16), int(hex_colour[3:5], 16), int(hex_colour[5:7], 16)
 
 
-def tint(hex_colour: str, amount: float = 0.55) -> str:
-    """Blend a colour towards white (regions stay light so the points on top stand out)."""
+def tint(hex_colour: str, amount: float = 0.55, towards: str = "#ffffff") -> str:
+    """Blend a colour towards white (regions stay light so the points on top stand out), or towards
+    ``towards`` (the dark background: regions stay dark, the full-colour points still stand out)."""
     rgb = np.array(hex_rgb(hex_colour), dtype=float)
-    out = rgb + (255 - rgb) * amount
+    out = rgb + (np.array(hex_rgb(towards), dtype=float) - rgb) * amount
     return "#" + "".join(f"{round(v):02x}" for v in out)
 
 
 @functools.lru_cache(maxsize=64)
-def region_palette(num_classes: int, amount: float = 0.55) -> tuple[str, ...]:
-    """Region colours by id: light class tints, then "no class" at id ``num_classes``.
-    Cached: an animation asks for it once per region image (hundreds of times)."""
+def region_palette(num_classes: int, amount: float = 0.55, dark: bool = False) -> tuple[str, ...]:
+    """Region colours by id: light class tints (dark shades on a dark page), then "no class" at id
+    ``num_classes``. Cached: an animation asks for it once per region image (hundreds of times)."""
+    if dark:
+        return (*(tint(class_colour(c), amount, DARK_BG) for c in range(num_classes)), DARK_NO_CLASS)
     return (*(tint(class_colour(c), amount) for c in range(num_classes)), NO_CLASS)
 
 
-def region_colourscale(num_classes: int, amount: float = 0.55) -> list[list[float | str]]:
+def region_colourscale(num_classes: int, amount: float = 0.55, dark: bool = False) -> list[list[float | str]]:
     """A stepwise scale for z in 0..num_classes, where z == num_classes means "no class"."""
-    colours = region_palette(num_classes, amount)
+    colours = region_palette(num_classes, amount, dark)
     n = len(colours)
     scale: list[list[float | str]] = []
     for i, colour in enumerate(colours):

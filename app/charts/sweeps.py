@@ -23,12 +23,18 @@ METRIC_LABELS = {
     "forgetting": "forgetting",
     "bwt": "backward transfer",
     "online_accuracy": "online accuracy",
+    "online_accuracy_pretrain_mode": "online accuracy, pre-training mode",
+    "online_accuracy_ood": "online accuracy, out-of-distribution modes",
+    "recovery_gap": "recovery of returning tasks (first k minus before)",
     "seconds": "training seconds",
 }
 # Fixed colour ranges so two sweeps' heatmaps compare at a glance; None: the data's range.
 METRIC_RANGES: dict[str, tuple[float, float] | None] = {
     "average_accuracy": (0.0, 1.0),
     "online_accuracy": (0.0, 1.0),
+    "online_accuracy_pretrain_mode": (0.0, 1.0),
+    "online_accuracy_ood": (0.0, 1.0),
+    "recovery_gap": (-1.0, 1.0),
     "forgetting": (0.0, 1.0),
     "bwt": (-1.0, 0.0),
     "seconds": None,

@@ -29,6 +29,9 @@ PAGES: list[PageSpec] = [
     PageSpec("playground.py", "Playground", ":material/play_circle:", "playground", default=True),
     PageSpec("keys.py", "Keys", ":material/key:", "keys"),
     PageSpec("forgetting.py", "Forgetting", ":material/trending_down:", "forgetting"),
+    PageSpec("online.py", "Online", ":material/timeline:", "online", shared_settings=False),
     PageSpec("images.py", "Images", ":material/image:", "images", shared_settings=False),
+    PageSpec("embeddings.py", "Embeddings", ":material/scatter_plot:", "embeddings", shared_settings=False),
+    PageSpec("regression.py", "Regression", ":material/show_chart:", "regression", shared_settings=False),
     PageSpec("sweeps.py", "Sweeps", ":material/grid_on:", "sweeps", shared_settings=False),
 ]

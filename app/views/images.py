@@ -10,9 +10,10 @@ from typing import Any
 
 import streamlit as st
 
-from app import layout, plain, runs
+from app import layout, page_link, plain, runs
 from app.charts import images as charts
 from app.charts.palette import MODEL_LABELS
+from app.image_panels import gallery_section, key_images_panel
 from dkvb_core import Config, ConfigError, DataError, RunResult, Stream, build_stream
 from dkvb_core import image_analysis as analysis
 from dkvb_core.image_encoder import encoder_record
@@ -36,6 +37,18 @@ CONTROLS = {
 }
 PER_STAGE_OPTIONS = [1, 2, 5, 10]
 DEFAULT_MODELS = [*Config().train.models, "joint"]  # the default comparison and the i.i.d. bound
+# The controls kept in the link (view.img.*): a shared link reproduces the page.
+LINKED_DATASET = page_link.Linked("img:dataset", "img.dataset", page_link.choice(list(IMAGE_KINDS)))
+LINKED = [
+    page_link.Linked("img:encoder", "img.encoder", page_link.choice(list(ENCODERS))),
+    page_link.Linked("img:codebooks", "img.codebooks", page_link.whole(1, 64)),
+    page_link.Linked("img:keys", "img.keys", page_link.whole(1, 4096)),
+    page_link.Linked("img:lr", "img.lr", page_link.number(0.0, 100.0)),
+    page_link.Linked("img:per_stage", "img.per_stage", page_link.whole(1, 10)),
+    page_link.Linked("img:steps", "img.steps", page_link.whole(1, 20000)),
+    page_link.Linked("img:models", "img.models", page_link.names(list(REGISTRY))),
+    page_link.Linked("img:seed", "img.seed", page_link.whole(0, 2**31 - 1)),
+]
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -71,9 +84,12 @@ def controls() -> Config | None:
     """The sidebar: data set, encoder, bottleneck and training. Returns the valid config, or None."""
     available = available_image_sets()
     sb = st.sidebar
+    page_link.restore([LINKED_DATASET], "img:_link_dataset")
     if any(k not in st.session_state for k in ("img:dataset", *CONTROLS)):
         st.session_state.setdefault("img:dataset", "digits")
         _load_preset()
+    st.session_state.setdefault("img:seed", 0)
+    page_link.restore(LINKED, "img:_link_rest")  # over the data set's preset
     sb.radio("Data set", list(IMAGE_KINDS), key="img:dataset", format_func=TITLES.get, on_change=_load_preset)
     kind = st.session_state["img:dataset"]
     missing = {k: why for k, why in available.items() if why}
@@ -93,7 +109,12 @@ def controls() -> Config | None:
         )
         st.select_slider("Steps per stage", _with(STEPS_OPTIONS, st.session_state["img:steps"]), key="img:steps")
         st.multiselect("Models", list(REGISTRY), key="img:models", format_func=MODEL_LABELS.get)
-        st.number_input("Seed", 0, 2**31 - 1, value=0, step=1, key="img:seed")
+        st.number_input("Seed", 0, 2**31 - 1, step=1, key="img:seed")
+    preset = _preset_config(kind)
+    page_link.remember(
+        [LINKED_DATASET, *LINKED],
+        {"img:dataset": "digits", "img:seed": 0, **{k: _get(preset, field) for k, field in CONTROLS.items()}},
+    )
     if kind in missing:
         others = ", ".join(TITLES[k] for k in IMAGE_KINDS if k not in missing)
         st.warning(f"{missing[kind]}\n\nAvailable here: {others}.", icon=":material/download:")
@@ -146,7 +167,7 @@ def run_with_progress(config: Config) -> RunResult | None:
 def keys_section(result: RunResult, stream: Stream) -> None:
     st.subheader("Keys")
     rec = result.models["dkvb"]
-    n_codebooks, n_keys = rec.final_values.shape[:2]
+    n_codebooks = rec.final_values.shape[0]
     c1, c2 = st.columns([1, 3])
     codebook = int(c1.number_input("Codebook", 0, n_codebooks - 1, value=0, step=1, key="img:codebook"))
     st.plotly_chart(
@@ -159,39 +180,7 @@ def keys_section(result: RunResult, stream: Stream) -> None:
         "them most: a staircase means each stage works with its own keys, so training one stage leaves "
         "the values of the others alone."
     )
-    busiest = analysis.busiest_keys(result, codebook, count=min(n_keys, 30))
-    usage = rec.key_usage_stages[:, codebook].sum(axis=0)
-    chosen = c2.selectbox(
-        "Key (busiest first)",
-        [int(k) for k in busiest],
-        format_func=lambda k: f"key {k}: {int(usage[k]):,} fetches",
-        key=f"img:key:{codebook}",
-    )
-    view = analysis.key_view(result, stream, codebook, int(chosen))
-    st.plotly_chart(
-        charts.key_images(
-            view, analysis.training_images(stream), stream.y_train, stream.class_names, height=layout.chart_height(340)
-        ),
-        key="img:key_images",
-        config={"displaylogo": False},
-    )
-    per_stage = ", ".join(f"S{t + 1}: {int(n)}" for t, n in enumerate(view.usage_per_stage))
-    st.caption(
-        f"The training images whose nearest key in codebook {codebook} is key {view.key} (label above each; "
-        f"green where it matches the class the value votes for). Fetches per stage: {per_stage}."
-    )
-
-
-def gallery_section(result: RunResult, stream: Stream) -> None:
-    st.subheader("Predictions at each stage end")
-    per_class = st.slider("Test images a class", 1, 3, value=1, key="img:per_class")
-    rows = analysis.gallery_rows(stream, per_class, seed=result.config.seed)
-    preds = analysis.gallery_predictions(result, stream, rows)
-    fig = charts.prediction_gallery(
-        analysis.held_out_images(stream)[rows], stream.y_test[rows], preds, stream.class_names
-    )
-    st.plotly_chart(fig, key="img:gallery", config={"displaylogo": False})
-    st.caption("Each cell: the class a model predicts for the image above it after a stage; green right, red wrong.")
+    key_images_panel(result, stream, codebook, "img", picker=c2)
 
 
 def confusion_section(result: RunResult, stream: Stream) -> None:
@@ -254,5 +243,5 @@ st.plotly_chart(
 st.caption("Forgetting: the drop from each stage's best accuracy to its final one (mean in the legend).")
 if "dkvb" in result.models:
     keys_section(result, stream)
-gallery_section(result, stream)
+gallery_section(result, stream, "img")
 confusion_section(result, stream)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import current, layout, runs, settings, view_params
+from app import cockpit, current, layout, runs, settings, view_params
 from app.charts import keys as charts
+from app.readout_section import soft_readout_section
 from app.views import PAGES
 from dkvb_core import analysis as an
 from dkvb_core.key_data import KEY_INIT_DATA
@@ -55,7 +56,14 @@ left, right = st.columns([3, 2]) if has_map else (st.container(), st.container()
 if has_map:
     with left:
         st.markdown(charts.class_legend_html(result), unsafe_allow_html=True)
-        layout.chart(charts.animated_key_map(result, codebook, height=layout.chart_height(580)), "key_map")
+        # the cockpit's player: keeps its frame across reruns, keyboard and clicker keys (app/cockpit.py)
+        cockpit.player(
+            charts.animated_key_map(result, codebook, height=layout.chart_height(580)),
+            "key_map",
+            start="end",
+            base="end",  # the key map's figure shows the end of the stream
+            url_name="frame",
+        )
         st.caption(
             "Each region is the part of the plane whose nearest key is the diamond inside it, coloured by the "
             "class that key's value votes for (grey: not trained yet). With 64 keys each class has its own keys; "
@@ -144,3 +152,4 @@ if compare_data:
             layout.chart(charts.final_key_map(r, 0, title=title), f"init_{choice}", col)
         else:
             col.markdown(title, unsafe_allow_html=True)
+soft_readout_section(result)

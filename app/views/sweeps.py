@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from app import layout, plain, runs
+from app import layout, page_link, plain, runs
 from app.charts import sweeps as charts
 from app.charts.palette import MODEL_LABELS
 from app.url_state import config_to_query
@@ -46,6 +46,7 @@ SUGGESTED_VALUES = {
     "dkvb.keys_per_codebook": "2, 4, 8, 16, 64",
     "dkvb.lr": "0.01, 0.03, 0.1, 0.3, 1.0",
     "dkvb.topk": "1, 2, 4",
+    "dkvb.temperature": "0.01, 0.1, 1, 4, 16",
     "linear.lr": "0.01, 0.05, 0.2",
     "mlp.lr": "0.01, 0.05, 0.2",
     "mlp.hidden": "8, 32, 128",
@@ -57,10 +58,29 @@ SUGGESTED_VALUES = {
     "train.batch_size": "1, 10, 50",
     "train.optimizer": "sgd, adam",
     "stream.spread": "0.5, 0.7, 1.0, 1.5",
+    "online.p": "0.9, 0.95, 0.98",
+    "online.n_way": "2, 3, 4",
 }
 DEFAULT_AXES = [("dkvb.num_codebooks", "1, 2, 4, 8"), ("dkvb.keys_per_codebook", "2, 4, 8, 16, 64"), (NO_AXIS, "")]
 HIDDEN_FIELDS = {"seed", "stream.csv_path", "stream.kind", "stream.encoder"}
 FIELDS = [name for name, *_ in describe_fields() if name not in HIDDEN_FIELDS]
+# The spec's widgets kept in the link (view.sweep.*): a shared link reproduces the spec, not the results.
+SPEC_DEFAULTS: dict[str, Any] = {
+    "sweep:preset": next(iter(PRESET_CHOICES)),
+    "sweep:steps": 200,
+    "sweep:seeds": 3,
+    "sweep:models": ["dkvb", "linear", "mlp"],
+    **{f"sweep:axis{i}": field for i, (field, _v) in enumerate(DEFAULT_AXES)},
+    **{f"sweep:values{i}": values for i, (_f, values) in enumerate(DEFAULT_AXES)},
+}
+SPEC_LINKS = [
+    page_link.Linked("sweep:preset", "sweep.preset", page_link.choice(list(PRESET_CHOICES))),
+    page_link.Linked("sweep:steps", "sweep.steps", page_link.choice(STEPS_CHOICES)),
+    page_link.Linked("sweep:seeds", "sweep.seeds", page_link.whole(1, 10)),
+    page_link.Linked("sweep:models", "sweep.models", page_link.names(list(REGISTRY))),
+    *(page_link.Linked(f"sweep:axis{i}", f"sweep.axis{i + 1}", page_link.choice([NO_AXIS, *FIELDS])) for i in range(3)),
+    *(page_link.Linked(f"sweep:values{i}", f"sweep.values{i + 1}", page_link.text(200)) for i in range(3)),
+]
 RANGES = {name: allowed for name, _d, allowed, _desc in describe_fields()}
 DEFAULTS = {name: default for name, default, _a, _desc in describe_fields()}  # JSON text: a first value
 
@@ -75,18 +95,17 @@ def _suggest(i: int) -> None:
 
 def spec_form() -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
     """Widgets -> a spec dict, and the problems that stop it from running (field, message)."""
+    page_link.restore(SPEC_LINKS, "sweep:_link_read")
+    for k, v in SPEC_DEFAULTS.items():
+        st.session_state.setdefault(k, v)
     c1, c2, c3, c4 = st.columns([2, 1, 1, 2])
     preset = c1.selectbox("Start from", list(PRESET_CHOICES), format_func=PRESET_CHOICES.get, key="sweep:preset")
-    steps = c2.selectbox("Steps a stage", STEPS_CHOICES, index=STEPS_CHOICES.index(200), key="sweep:steps")
-    seeds = c3.number_input("Seeds", min_value=1, max_value=10, value=3, step=1, key="sweep:seeds")
-    models = c4.multiselect(
-        "Models", list(REGISTRY), format_func=MODEL_LABELS.get, default=["dkvb", "linear", "mlp"], key="sweep:models"
-    )
+    steps = c2.selectbox("Steps a stage", STEPS_CHOICES, key="sweep:steps")
+    seeds = c3.number_input("Seeds", min_value=1, max_value=10, step=1, key="sweep:seeds")
+    models = c4.multiselect("Models", list(REGISTRY), format_func=MODEL_LABELS.get, key="sweep:models")
     axes: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
-    for i, (field, values) in enumerate(DEFAULT_AXES):
-        st.session_state.setdefault(f"sweep:axis{i}", field)
-        st.session_state.setdefault(f"sweep:values{i}", values)
+    for i in range(len(DEFAULT_AXES)):
         a, b = st.columns([1, 2])
         name = a.selectbox(f"Axis {i + 1}", [NO_AXIS, *FIELDS], key=f"sweep:axis{i}", on_change=_suggest, args=(i,))
         text = b.text_input(
@@ -102,6 +121,7 @@ def spec_form() -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
             problems.append((f"axes.{name}", f"axis {i + 1} repeats a field chosen above; pick another"))
             continue
         axes[name] = parse_value_list(text)
+    page_link.remember(SPEC_LINKS, SPEC_DEFAULTS)
     if not models:
         problems.append(("train.models", "choose at least one model"))
     if not axes:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dkvb_core.models.spec import ModelSpec
 
+BOTH = ("classification", "regression")
+
 _SPECS = (
     ModelSpec(
         "dkvb",
@@ -18,6 +20,7 @@ _SPECS = (
         "dkvb_core.models.dkvb:build_dkvb",
         init_tag=0x21,
         step_cost=0.5,
+        tasks=BOTH,
     ),
     ModelSpec(
         "linear",
@@ -27,14 +30,16 @@ _SPECS = (
         "dkvb_core.models.baselines:build_linear",
         init_tag=0x22,
         step_cost=0.6,
+        tasks=BOTH,
     ),
     ModelSpec(
         "mlp",
         "MLP",
-        "One hidden ReLU layer on the embedding, fine-tuned stage after stage",
+        "A ReLU MLP on the embedding (one hidden layer; 40-40 for regression), fine-tuned stage after stage",
         "mlp",
         "dkvb_core.models.baselines:build_mlp",
         init_tag=0x23,
+        tasks=BOTH,
     ),
     ModelSpec(
         "joint",
@@ -44,6 +49,7 @@ _SPECS = (
         "dkvb_core.models.baselines:build_joint",
         init_tag=0x10,
         stores=lambda config: "every stage's samples (it is the i.i.d. bound)",
+        tasks=BOTH,
     ),
     ModelSpec(
         "replay",
@@ -54,6 +60,7 @@ _SPECS = (
         init_tag=0x24,
         step_cost=1.4,
         stores=lambda config: f"{config.replay.memory} past samples (a reservoir of the stream)",
+        tasks=BOTH,
     ),
     ModelSpec(
         "ewc",

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from dkvb_core.models.losses import Loss, make_loss
 from dkvb_core.optim import Optimizer, make_optimizer
 from dkvb_core.progress import Progress
 from dkvb_core.result import NO_CLASS
@@ -35,7 +36,8 @@ class RunInputs:
 
     ``embeddings`` maps a set name (``train``, ``test``, ``grid``) to ``(S, N, D)`` float32.
     ``cache`` lets models of one run share a preparation (DKVB's keys for ``dkvb`` and a DKVB
-    ``joint`` reference), keyed by what determines it.
+    ``joint`` reference), keyed by what determines it. ``num_outputs`` overrides the number of
+    logits (the online stream's task-local labels: ``n_way``); None means one a class.
     """
 
     configs: list[Config]
@@ -44,6 +46,19 @@ class RunInputs:
     grids: list[GridSpec] | None = None
     progress: Progress | None = None
     cache: dict[Any, Any] = field(default_factory=dict)
+    num_outputs: int | None = None
+    # What a stage end may revisit when it differs from the stream's own stages and labels (the online
+    # stream with task-local labels: the pre-training rows seen, each with the label it last had).
+    seen_rows: dict[int, list[np.ndarray]] | None = None
+    seen_labels: np.ndarray | None = None  # (S, N)
+
+    def stage_classes(self) -> tuple[tuple[int, ...], ...]:
+        """The labels each stage's samples carry: the stream's classes of the stage, or with task-local
+        labels (online stream) every output 0..n_way-1 in every stage."""
+        stages = self.streams[0].stage_classes
+        if self.seen_labels is None:
+            return stages
+        return tuple(tuple(range(self.num_classes)) for _ in stages)
 
     @property
     def config(self) -> Config:
@@ -51,7 +66,8 @@ class RunInputs:
 
     @property
     def num_classes(self) -> int:
-        return self.streams[0].num_classes
+        """Logits a model outputs: one a class, or ``num_outputs`` when set."""
+        return self.num_outputs if self.num_outputs is not None else self.streams[0].num_classes
 
     @property
     def num_seeds(self) -> int:
@@ -68,10 +84,14 @@ class RunInputs:
 
     def stage_rows(self, stage: int) -> list[np.ndarray]:
         """Every seed's training rows of ``stage`` (what a model may revisit at the stage's end)."""
+        if self.seen_rows is not None and stage in self.seen_rows:
+            return self.seen_rows[stage]
         return [st.train_indices(stage) for st in self.streams]
 
     def train_labels(self) -> np.ndarray:
-        """Training labels ``(S, N)`` of every seed's stream."""
+        """Training labels ``(S, N)`` of every seed's stream (or the labels the rows were seen with)."""
+        if self.seen_labels is not None:
+            return self.seen_labels
         return np.stack([st.y_train for st in self.streams]).astype(np.int64)
 
 
@@ -81,7 +101,7 @@ class Trace:
 
     rows: np.ndarray  # (steps, S, B) training rows of every step
     marks: np.ndarray  # (F,) steps done at each frame
-    steps_per_stage: int
+    steps_per_stage: int  # online stream: all its steps (key usage is then counted in one bucket)
     num_stages: int
 
 
@@ -123,13 +143,22 @@ class Learner:
 
     ``schedule`` names the batches the model trains on: ``"stream"`` (the stages, in order) or
     ``"iid"`` (all stages shuffled together: the joint reference). ``seconds`` starts with the
-    model's preparation time; the engine adds its step and evaluation time.
+    model's preparation time; the engine adds its step and evaluation time. ``loss`` (default
+    cross-entropy) makes a learner a classifier or a regressor: outputs go through ``_dlogits``.
     """
 
     name: str = "learner"
     schedule: str = "stream"
 
-    def __init__(self, inputs: dict[str, np.ndarray], num_classes: int, optimizer: str, lr: float, batch_size: int):
+    def __init__(
+        self,
+        inputs: dict[str, np.ndarray],
+        num_classes: int,
+        optimizer: str,
+        lr: float,
+        batch_size: int,
+        loss: Loss | None = None,
+    ):
         self.inputs = inputs
         self.num_classes = num_classes
         self.batch_size = batch_size
@@ -137,6 +166,9 @@ class Learner:
         self.seconds = 0.0
         s = self.num_seeds
         self._seed_ix = np.arange(s)[:, None]
+        self.loss = loss if loss is not None else make_loss("classification")
+        self.loss.bind(s, batch_size, num_classes)
+        self.task = self.loss.task
         # flat positions of the targets inside a (S, B, n) logit block
         self._target_base = (np.arange(s * batch_size) * num_classes).reshape(s, batch_size)
         self.optimizer: Optimizer = make_optimizer(optimizer, self.parameters(), lr)
@@ -145,11 +177,8 @@ class Learner:
         raise NotImplementedError
 
     def _dlogits(self, logits: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Cross-entropy gradient w.r.t. the logits (mean over the batch), in place."""
-        p = softmax_(logits)
-        p.reshape(-1)[(self._target_base + y).reshape(-1)] -= 1.0
-        p *= 1.0 / self.batch_size
-        return p
+        """The loss's gradient w.r.t. the outputs (mean over the batch), in place."""
+        return self.loss.grad(logits, y)
 
     def step(self, rows: np.ndarray, y: np.ndarray, out_logits: np.ndarray) -> None:
         """One training step on rows ``(S, B)`` with labels ``(S, B)``.
@@ -160,11 +189,12 @@ class Learner:
         raise NotImplementedError
 
     def logits(self, which: str) -> np.ndarray:
-        """Logits ``(S, N, n)`` of a prepared input set (``test``, ``grid``, ``train``)."""
+        """Outputs ``(S, N, n)`` (logits; ``n = 1`` for regression) of a prepared set (``test``, ``grid``)."""
         raise NotImplementedError
 
     def predict(self, which: str) -> np.ndarray:
-        return predict_classes(self.logits(which))
+        """Classes (uint8) for classification, the output (float32) for regression."""
+        return self.loss.predict(self.logits(which))
 
     # --- hooks: no-ops unless a model needs them -------------------------------------------
     def end_stage(self, stage: int) -> None:

@@ -28,7 +28,9 @@ from dkvb_core.key_cost import kmeans_work, lookup_work
 from dkvb_core.key_data import key_init_embeddings
 from dkvb_core.models.base import Learner, RunInputs, Trace, predict_classes
 from dkvb_core.models.dkvb_eval import TrainedKeysLookup
+from dkvb_core.models.losses import Loss, loss_for
 from dkvb_core.models.spec import ModelSpec
+from dkvb_core.readout import effective_keys, leak, soft_weights, stage_means
 from dkvb_core.work_meter import WorkMeter
 
 
@@ -53,6 +55,7 @@ class DKVBPrepared:
     keys: int
     seconds: float
     books: list[Codebook]  # per seed: the frozen keys, which are in use, and every set's heads
+    weights: dict[str, np.ndarray] | None = None  # soft readout: set name -> (S, N, C * topk), summing to 1
 
 
 def prepare_dkvb(inputs: RunInputs) -> DKVBPrepared:
@@ -68,6 +71,7 @@ def _prepare(inputs: RunInputs) -> DKVBPrepared:
     d = inputs.config.dkvb
     dim_values = d.dim_values if d.dim_values is not None else inputs.num_classes
     slots: dict[str, list[np.ndarray]] = {name: [] for name in inputs.embeddings}
+    weights: dict[str, list[np.ndarray]] = {name: [] for name in inputs.embeddings}
     values, keys_2d, grid_index, books = [], [], [], []
     init_emb = [
         key_init_embeddings(cfg, stream, inputs.embeddings["train"][s], cfg.seed)
@@ -83,8 +87,9 @@ def _prepare(inputs: RunInputs) -> DKVBPrepared:
         ck = d.num_codebooks * d.keys_per_codebook
         offset = (torch.arange(d.num_codebooks) * d.keys_per_codebook).view(1, -1, 1) + s * ck
         for name, h in heads.items():
-            idx, _ = bottleneck.lookup(h, tick=meter.add)  # (N, C, topk)
+            idx, dist = bottleneck.lookup(h, tick=meter.add)  # (N, C, topk)
             slots[name].append((idx + offset).reshape(len(h), -1).numpy().astype(np.int64))
+            weights[name].append(readout_weights(dist.numpy(), d.readout, d.temperature))
         values.append(bottleneck.values.detach().numpy().reshape(ck, dim_values))
         keys_2d.append(_keys_in_input_space(splitter, bottleneck) if "grid" in heads else None)
         grid_index.append(idx[:, :, 0].T.contiguous().numpy().astype(np.int32) if "grid" in heads else None)
@@ -99,6 +104,7 @@ def _prepare(inputs: RunInputs) -> DKVBPrepared:
         keys=d.keys_per_codebook,
         seconds=time.perf_counter() - start,
         books=books,
+        weights={k: np.stack(v) for k, v in weights.items()} if d.readout == "soft" else None,
     )
 
 
@@ -109,6 +115,15 @@ def _key_work(inputs: RunInputs, init_emb: list[np.ndarray]) -> int:
     looked_up = sum(v.shape[1] for v in inputs.embeddings.values())
     fit = sum(kmeans_work(c, len(e), k, d.kmeans_iters) for e in init_emb) if d.key_init == "kmeans" else 0
     return fit + inputs.num_seeds * lookup_work(c, looked_up, k)
+
+
+def readout_weights(sq_dist: np.ndarray, readout: str, temperature: float) -> np.ndarray:
+    """Per sample, the weight of each fetched slot ``(N, C * topk)``: a head's soft weights over its
+    top-k keys, divided by the heads so a sample's weights sum to 1. Empty for the hard readout."""
+    if readout != "soft":
+        return np.zeros((len(sq_dist), 0), np.float32)
+    w = soft_weights(sq_dist, temperature) / np.float32(sq_dist.shape[1])
+    return w.reshape(len(w), -1)
 
 
 def _frozen_bottleneck(
@@ -176,6 +191,9 @@ class DKVBLearner(Learner):
     ``s * C * K + c * K + k``, i.e. rows of the seed-stacked value table ``(S * C * K, d_v)``.
     ``decoder='mean'``: logits are the mean of the fetched values (``d_v`` = classes).
     ``decoder='linear'``: the fetched values, concatenated, go through a linear layer.
+    ``weights`` (soft readout, mean decoder): per set ``(S, N, M)`` readout weights summing to 1 a
+    sample; outputs are the weighted sum of the fetched rows and each row gets its weight's share of
+    the gradient (a weighted gather and scatter).
     """
 
     name = "dkvb"
@@ -190,6 +208,8 @@ class DKVBLearner(Learner):
         values: np.ndarray,
         decoder: str = "mean",
         rngs: list[np.random.Generator] | None = None,
+        loss: Loss | None = None,
+        weights: dict[str, np.ndarray] | None = None,
     ):
         self.values = values  # (S, C*K, dv); a view of it is updated in place
         s, ck, dv = values.shape
@@ -203,9 +223,16 @@ class DKVBLearner(Learner):
             bound = 1.0 / np.sqrt(width)
             self.W = np.stack([r.uniform(-bound, bound, (width, num_classes)) for r in rngs]).astype(np.float32)
             self.b = np.zeros((s, 1, num_classes), dtype=np.float32)
-        super().__init__(inputs, num_classes, optimizer, lr, batch_size)
+        self.weights = weights
+        super().__init__(inputs, num_classes, optimizer, lr, batch_size, loss)
         # The common case (one slot a sample, mean decoder, SGD) gets a path with the fewest numpy calls.
-        self._plain_sgd = decoder == "mean" and self.slots_per_sample == 1 and optimizer == "sgd"
+        self._plain_sgd = (
+            decoder == "mean"
+            and self.slots_per_sample == 1
+            and optimizer == "sgd"
+            and self.task == "classification"
+            and weights is None
+        )
         if self._plain_sgd:
             train = inputs["train"]
             self._train_flat = np.ascontiguousarray(train[..., 0]).reshape(-1)  # (S * N,)
@@ -237,6 +264,9 @@ class DKVBLearner(Learner):
         if self.trained_only is not None:
             self.trained_only.mark(slots)
         fetched = self.table[slots]  # (S, B, M, dv)
+        if self.weights is not None:
+            self._weighted_step(slots, fetched, self.weights["train"][self._seed_ix, rows], y, out_logits)
+            return
         if self.decoder == "mean":
             self._mean_decoder_step(slots, fetched, y, out_logits)
             return
@@ -267,9 +297,21 @@ class DKVBLearner(Learner):
             return self.inputs[which]
         return self.trained_only.slots(which)
 
+    def _weighted_step(
+        self, slots: np.ndarray, fetched: np.ndarray, w: np.ndarray, y: np.ndarray, out: np.ndarray
+    ) -> None:
+        """Soft readout: outputs = the fetched rows weighted by ``w`` ``(S, B, M)``; row m gets w_m of the gradient."""
+        outputs = np.einsum("sbm,sbmv->sbv", w, fetched)
+        out[...] = outputs
+        d = self._dlogits(outputs, y)  # (S, B, dv), in place on outputs
+        rows_grad = w[..., None] * d[:, :, None, :]  # (S, B, M, dv)
+        self.optimizer.sparse_step(self.table, slots.reshape(-1), rows_grad.reshape(-1, fetched.shape[-1]))
+
     def logits(self, which: str) -> np.ndarray:
         slots = self.eval_slots(which)
         fetched = self.table[slots]
+        if self.weights is not None:
+            return np.einsum("snm,snmv->snv", self.weights[which], fetched)
         if self.decoder == "mean":
             return fetched[:, :, 0] if self.slots_per_sample == 1 else fetched.mean(axis=2)
         s, n = slots.shape[:2]
@@ -277,7 +319,7 @@ class DKVBLearner(Learner):
 
     def predict(self, which: str) -> np.ndarray:
         """For one slot a sample and the mean decoder, classify the K rows, then gather."""
-        if self.decoder == "mean" and self.slots_per_sample == 1:
+        if self.decoder == "mean" and self.slots_per_sample == 1 and self.task == "classification":
             return predict_classes(self.table)[self.eval_slots(which)[..., 0]]
         return super().predict(which)
 
@@ -289,16 +331,18 @@ class DKVBLearner(Learner):
 class RecordingDKVBLearner(DKVBLearner):
     """The ``dkvb`` model: a DKVB learner that also records its keys' story for the Keys page."""
 
-    def __init__(self, prepared: DKVBPrepared, **kwargs: Any):
+    def __init__(self, prepared: DKVBPrepared, stages: list[np.ndarray] | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.prepared = prepared
+        self.stages = stages  # per seed, the stage of each training sample (for the soft readout's leak)
         self._votes: list[np.ndarray] = []  # per frame (S, C*K)
         self._changed: list[np.ndarray] = []
         self._prev = self.table.copy()
 
     def frame(self, index: int) -> None:
-        """Votes of every value row, and which rows changed since the previous frame."""
-        self._votes.append(self.votes())
+        """Votes of every value row (regression: the scalar values), and which rows changed since the
+        previous frame."""
+        self._votes.append(self.votes() if self.task == "classification" else self.values[..., 0].copy())
         table = self.table.reshape(self.num_seeds, -1, self.table.shape[-1])
         self._changed.append((table != self._prev.reshape(table.shape)).any(axis=-1))
         self._prev = self.table.copy()
@@ -309,10 +353,11 @@ class RecordingDKVBLearner(DKVBLearner):
             self._usage = key_usage(p.slots["train"], trace, p.codebooks * p.keys)
         frames_usage, stages_usage = self._usage
         shape = (len(trace.marks), p.codebooks, p.keys)
-        return {
+        votes = "value_votes" if self.task == "classification" else "value_frames"
+        out = {
             "key_usage_frames": frames_usage[:, seed].reshape(shape),
             "key_usage_stages": stages_usage[:, seed].reshape((trace.num_stages, p.codebooks, p.keys)),
-            "value_votes": np.stack([v[seed] for v in self._votes]).reshape(shape),
+            votes: np.stack([v[seed] for v in self._votes]).reshape(shape),
             "values_changed": np.stack([c[seed] for c in self._changed]).reshape(shape),
             "final_values": self.values[seed].reshape(p.codebooks, p.keys, -1).copy(),
             "train_key_index": nearest_keys(p, "train", seed),
@@ -320,6 +365,9 @@ class RecordingDKVBLearner(DKVBLearner):
             "key_active": p.books[seed].active.copy(),
             "key_counts": _key_counts(p.books[seed], stages_usage[:, seed].reshape(-1, p.codebooks, p.keys)),
         }
+        if p.weights is not None and self.stages is not None:
+            out.update(readout_story(p, seed, self.stages[seed], trace.num_stages))
+        return out
 
     def run_extras(self, seed: int) -> dict[str, Any]:
         return {"keys_2d": self.prepared.keys_2d[seed], "grid_key_index": self.prepared.grid_key_index[seed]}
@@ -337,6 +385,19 @@ def nearest_keys(prep: DKVBPrepared, which: str, seed: int) -> np.ndarray:
     rows = prep.slots[which][seed] - seed * ck  # (N, C * topk)
     topk = rows.shape[1] // prep.codebooks
     return (rows.reshape(len(rows), prep.codebooks, topk)[:, :, 0] % prep.keys).astype(np.int32)
+
+
+def readout_story(prep: DKVBPrepared, seed: int, stage_train: np.ndarray, num_stages: int) -> dict[str, np.ndarray]:
+    """Soft readout, one seed: effective keys a training sample (mean per stage) and the leak per stage."""
+    assert prep.weights is not None
+    n = prep.slots["train"].shape[1]
+    shape = (n, prep.codebooks, -1)
+    keys = (prep.slots["train"][seed] % prep.keys).reshape(shape)
+    w = prep.weights["train"][seed].reshape(shape) * prep.codebooks  # each head's weights sum to 1
+    return {
+        "effective_keys": stage_means(effective_keys(w), stage_train, num_stages).astype(np.float32),
+        "readout_leak": leak(keys, w, stage_train, num_stages).astype(np.float32),
+    }
 
 
 def key_usage(train_slots: np.ndarray, trace: Trace, ck: int) -> tuple[np.ndarray, np.ndarray]:
@@ -370,8 +431,13 @@ def make_dkvb_learner(inputs: RunInputs, lr: float, init_tag: int, with_extras: 
         "values": prep.values.copy(),
         "decoder": cfg.dkvb.decoder,
         "rngs": inputs.rngs(init_tag),
+        "loss": loss_for(inputs),
+        "weights": prep.weights,
     }
-    learner = RecordingDKVBLearner(prep, **kwargs) if with_extras else DKVBLearner(**kwargs)
+    if with_extras:
+        learner: DKVBLearner = RecordingDKVBLearner(prep, [st.stage_train for st in inputs.streams], **kwargs)
+    else:
+        learner = DKVBLearner(**kwargs)
     if cfg.dkvb.eval_rule == "trained_keys_only":
         learner.trained_only = TrainedKeysLookup(prep, cfg.dkvb.topk)
     learner.seconds = prep.seconds

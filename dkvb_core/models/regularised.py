@@ -158,5 +158,5 @@ def build_lwf(inputs: RunInputs, spec: ModelSpec) -> Learner:
         inputs.rngs(spec.init_tag),
         w.alpha,
         w.temperature,
-        inputs.streams[0].stage_classes,
+        inputs.stage_classes(),
     )

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from dkvb_core.models.base import Learner, RunInputs, softmax_, xent_grad_
+from dkvb_core.models.base import Learner, RunInputs, softmax_
 from dkvb_core.models.baselines import MLPLearner
+from dkvb_core.models.losses import Loss, loss_for
 from dkvb_core.models.spec import ModelSpec
 
 RESERVOIR, BATCHES, STAGE_PICKS = 1, 2, 3  # ``purpose`` tags of a model's generators
@@ -59,11 +60,11 @@ class Reservoir:
     to slot ``floor(u * (n + 1))`` if that is a slot (``u`` uniform, one a sample), replacing what was
     there. The slots of ``_CHUNK`` batches are planned at once (the stream's sample numbers are known)."""
 
-    def __init__(self, slots: int, rngs: list[np.random.Generator], batch: int):
+    def __init__(self, slots: int, rngs: list[np.random.Generator], batch: int, target_dtype: type = np.int64):
         s = len(rngs)
         self.slots, self.rngs, self.batch = slots, rngs, batch
         self.rows = np.zeros((s, slots), np.int64)
-        self.y = np.zeros((s, slots), np.int64)
+        self.y = np.zeros((s, slots), target_dtype)  # labels, or float targets for regression
         self.seen = 0
         self.step_in_chunk = _CHUNK
 
@@ -108,14 +109,15 @@ class ReplayLearner(MLPLearner):
         optimizer: str,
         lr: float,
         batch_size: int,
-        hidden: int,
+        hidden: int | tuple[int, ...],
         rngs: list[np.random.Generator],
         memory: int,
         buffer_rngs: list[np.random.Generator],
         batch_rngs: list[np.random.Generator],
+        loss: Loss | None = None,
     ):
-        super().__init__(inputs, num_classes, optimizer, lr, batch_size, hidden, rngs)
-        self.buffer = Reservoir(memory, buffer_rngs, batch_size)
+        super().__init__(inputs, num_classes, optimizer, lr, batch_size, hidden, rngs, loss)
+        self.buffer = Reservoir(memory, buffer_rngs, batch_size, np.float32 if self.task == "regression" else np.int64)
         self.sampler = SlotSampler(batch_rngs, memory)
         self.last_replay: tuple[np.ndarray, np.ndarray] | None = None  # rows and labels replayed last step
 
@@ -133,7 +135,7 @@ class ReplayLearner(MLPLearner):
             targets = y
         h, a, logits = self.forward(x)
         out_logits[...] = logits[:, : rows.shape[1]]
-        d = xent_grad_(logits, targets)
+        d = self.loss.batch_grad(logits, targets)  # cross-entropy or squared error, mean over batch + replay
         self.optimizer.step(self.gradients(x, h, a, d))
         self.buffer.add(rows, y)
 
@@ -207,8 +209,9 @@ class AGEMLearner(MLPLearner):
         d = softmax_(logits)
         d[self._seed_ix, np.arange(d.shape[1]), np.concatenate([y, mem_y], axis=1)] -= 1.0
         d *= np.where(np.arange(d.shape[1]) < b, 1.0 / b, 1.0 / mem_y.shape[1]).astype(np.float32)[:, None]
-        grads = self.gradients(x, h[:, :b], a[:, :b], d[:, :b])
-        project_(grads, self.gradients(xm, h[:, b:], a[:, b:], d[:, b:]))
+        # the MLP's forward gives per-hidden-layer lists: split each layer's rows into batch and memory
+        grads = self.gradients(x, [v[:, :b] for v in h], [v[:, :b] for v in a], d[:, :b])
+        project_(grads, self.gradients(xm, [v[:, b:] for v in h], [v[:, b:] for v in a], d[:, b:]))
         self.optimizer.step(grads)
 
     def memory_batch_now(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -239,19 +242,23 @@ def project_(grads: list[np.ndarray], ref: list[np.ndarray]) -> None:
 
 
 def build_replay(inputs: RunInputs, spec: ModelSpec) -> Learner:
+    """Replay's MLP: ``replay.hidden`` for classification; for regression the MLP baseline's hidden widths
+    (``mlp.widths``, 40-40 by default), so replay is that same network plus its reservoir."""
     cfg = inputs.config
     r = cfg.replay
+    hidden = r.hidden if cfg.task == "classification" else cfg.mlp.hidden_widths(cfg.task)
     return ReplayLearner(
         inputs.embeddings,
         inputs.num_classes,
         cfg.train.optimizer,
         r.lr,
         cfg.train.batch_size,
-        r.hidden,
+        hidden,
         inputs.rngs(spec.init_tag),
         r.memory,
         inputs.rngs(spec.init_tag, RESERVOIR),
         inputs.rngs(spec.init_tag, BATCHES),
+        loss_for(inputs),
     )
 
 

@@ -27,6 +27,9 @@ class ModelSpec:
     ``build`` is a ``"module:function"`` path, imported on first use so that listing models (the
     app's pickers, ``--help``) does not import torch. ``step_cost`` is the cost of one training step
     relative to the MLP's, for the run budget. ``stores`` says what raw past data the model keeps.
+    ``tasks`` names the tasks the learner supports (a config choosing it for another task is refused):
+    a learner that takes its gradient from ``Learner._dlogits`` supports ``regression`` as soon as
+    its builder passes ``loss=loss_for(inputs)`` (see :mod:`dkvb_core.models.losses`).
     """
 
     name: str
@@ -37,6 +40,7 @@ class ModelSpec:
     init_tag: int
     step_cost: float = 1.0
     stores: Callable[[Config], str] = field(default=keeps_nothing)
+    tasks: tuple[str, ...] = ("classification",)
 
     def keeps_samples(self, config: Config) -> bool:
         """Whether the model keeps raw past samples (what the app says next to replay and A-GEM)."""

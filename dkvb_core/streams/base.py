@@ -13,6 +13,9 @@ class Stream:
 
     ``images`` optionally holds the raw inputs ``(N_train + N_test, H, W)`` of an image set (train
     rows first) so pages can show them; the models only ever see ``x_*``.
+
+    ``pretrain_rows`` (online streams only) are the training rows of the pre-training mode: what a
+    deployed model has seen before the stream starts. DKVB places its keys on these rows only.
     """
 
     x_train: np.ndarray
@@ -26,6 +29,11 @@ class Stream:
     name: str = "stream"
     class_names: tuple[str, ...] = ()
     images: np.ndarray | None = field(default=None, repr=False)
+    pretrain_rows: np.ndarray | None = field(default=None, repr=False)
+    # regression streams: targets ``y_*`` are float32 and ``num_classes`` is 1 (one output)
+    task: str = "classification"
+    curve_x: np.ndarray | None = field(default=None, repr=False)  # (G,) inputs where predictions are drawn
+    curve_true: np.ndarray | None = field(default=None, repr=False)  # (T, G) true function of each stage
 
     def __post_init__(self) -> None:
         if not self.class_names:

@@ -88,6 +88,9 @@ CHECK = "check"
 METRIC_RANGES = {
     "average_accuracy": (0.0, 1.0),
     "online_accuracy": (0.0, 1.0),
+    "online_accuracy_pretrain_mode": (0.0, 1.0),
+    "online_accuracy_ood": (0.0, 1.0),
+    "recovery_gap": (-1.0, 1.0),
     "forgetting": (-1.0, 1.0),
     "bwt": (-1.0, 1.0),
     "seconds": (0.0, 1e9),

@@ -14,6 +14,22 @@ from typing import Any
 
 # Scalar summary metrics kept per model (the accuracy matrix etc. stay out of the table).
 METRICS: tuple[str, ...] = ("average_accuracy", "forgetting", "bwt", "online_accuracy", "seconds")
+# Online runs (OSAKA) have no stage matrix; these are their scalar figures (see dkvb_core.metrics.online_summary).
+ONLINE_METRICS: tuple[str, ...] = (
+    "online_accuracy",
+    "online_accuracy_pretrain_mode",
+    "online_accuracy_ood",
+    "recovery_gap",
+    "seconds",
+)
+# The same for task = 'regression' (every MSE figure is named lower_is_better).
+REGRESSION_METRICS: tuple[str, ...] = (
+    "final_mse_lower_is_better",
+    "forgetting_mse_lower_is_better",
+    "bwt_mse_lower_is_better",
+    "online_mse_lower_is_better",
+    "seconds",
+)
 # Recording that only feeds animations: metrics do not depend on it, so sweeps skip it (3-10x faster).
 LEAN_RECORDING: dict[str, Any] = {"record.every": 0, "record.grid_size": 0}
 
@@ -55,9 +71,15 @@ def run_task(task: Task) -> list[dict[str, Any]]:
     rows = []
     for seed, rid, result in zip(task.seeds, task.run_ids, results, strict=True):
         metrics = {}
+        if result.online is not None:
+            names = ONLINE_METRICS
+        else:
+            names = REGRESSION_METRICS if result.task == "regression" else METRICS
         for model, summary in result.summaries().items():
-            for name in METRICS:
-                metrics[f"{model}/{name}"] = float(summary[name])
+            for name in names:
+                value = summary[name]
+                if value is not None:  # None: not defined for this run (e.g. no task returned): left out
+                    metrics[f"{model}/{name}"] = float(value)
         rows.append(
             {
                 "run_id": rid,

@@ -189,6 +189,61 @@ def test_palette_distinct_colours_for_many_classes():
     assert scale[-1][1] == palette.NO_CLASS
 
 
+@pytest.mark.parametrize(("panels", "shape"), [(1, (1, 1)), (3, (1, 3)), (4, (2, 2)), (5, (2, 3)), (6, (2, 3))])
+def test_grid_shape_keeps_panels_large(panels, shape):
+    assert boundaries.grid_shape(panels) == shape
+
+
+def test_four_models_are_drawn_as_a_two_by_two_grid():
+    from dkvb_core import Config, run
+
+    models = ["dkvb", "linear", "mlp", "joint"]
+    r = run(Config().replace(**{"train.steps_per_stage": 50, "record.every": 25, "train.models": models}))
+    fig = spec(boundaries.animated_boundaries(r, models, height=600))
+    lay = fig["layout"]
+    assert lay["yaxis"]["domain"] == lay["yaxis2"]["domain"] != lay["yaxis3"]["domain"]  # two panels a row
+    assert lay["xaxis"]["domain"] == lay["xaxis3"]["domain"]  # ... in two columns
+    assert [i["xref"] for i in fig["frames"][-1]["layout"]["images"]] == ["x", "x2", "x3", "x4"]
+    assert lay["height"] > 600  # a second row adds height instead of shrinking the panels
+
+
+def test_dark_regions_keep_classes_apart_and_points_stand_out():
+    dark = palette.region_palette(8, dark=True)
+    light = palette.region_palette(8)
+    assert dark != light and dark[-1] == palette.DARK_NO_CLASS
+    rgb = np.array([palette.hex_rgb(c) for c in dark], dtype=float)
+    gaps = [np.linalg.norm(rgb[i] - rgb[j]) for i in range(len(rgb)) for j in range(i + 1, len(rgb))]
+    assert min(gaps) > 20  # every pair of regions (and "no class") can be told apart
+    for c in range(8):  # a class's point is far brighter than its own region on a dark page
+        point = np.array(palette.hex_rgb(palette.class_colour(c)), dtype=float)
+        assert np.linalg.norm(point - rgb[c]) > 60
+
+
+def test_dark_figure_has_dark_panels_and_light_text(small_result):
+    fig = spec(boundaries.animated_boundaries(small_result, ["dkvb", "mlp"], dark=True))
+    assert fig["layout"]["paper_bgcolor"] == palette.DARK_BG
+    assert fig["layout"]["font"]["color"] == palette.DARK_TEXT
+    ids = region_of(fig["frames"][-1]["layout"]["images"][0])
+    assert ids.max() <= 8
+
+
+def test_scale_fonts_grows_every_font_and_inline_size():
+    fig = {
+        "layout": {
+            "font": {"size": 16},
+            "title": {"text": "<span style='font-size:15px'>x</span>", "font": {"size": 20}},
+        },
+        "frames": [{"layout": {"title": {"text": "<span style='font-size:10px'>y</span>"}}}],
+    }
+    out = common.scale_fonts(fig, 1.5)
+    assert out["layout"]["font"]["size"] == 24 and out["layout"]["title"]["font"]["size"] == 30
+    assert (
+        "font-size:22px" in out["layout"]["title"]["text"]
+        and "font-size:15px" in out["frames"][0]["layout"]["title"]["text"]
+    )
+    assert fig["layout"]["font"]["size"] == 16  # the input is left alone
+
+
 def test_forgetting_charts_stay_legible_with_every_model():
     """Nine models: matrices wrap onto rows of five, anytime panels into two columns, bar labels
     move to hover; the table says which models keep raw past samples."""

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.plain_text import live_markup, shown
+from tests.app.test_pages import charts  # plotly charts and the cockpit's players
 from tests.core.fuzz_cases import HOSTILE_TEXT, random_scalar
 
 ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
@@ -35,4 +36,4 @@ def test_random_hostile_links(seed):
     for element in [*at.warning, *at.error, *at.caption, *at.info]:
         assert not live_markup(element.value, trusted="** ---"), element.value
         assert len(shown(element.value)) < 4000
-    assert at.get("plotly_chart"), "charts drawn"
+    assert charts(at), "charts drawn"

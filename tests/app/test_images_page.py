@@ -114,3 +114,18 @@ def test_broken_weights_file_is_a_message_not_a_traceback(tmp_path, monkeypatch)
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("DKVB_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def test_a_shared_link_reproduces_the_images_settings_and_bad_values_are_warned():
+    at = AppTest.from_file(ENTRY, default_timeout=180)
+    for k, v in {"view.img.keys": "32", "view.img.steps": "50", "view.img.seed": "abc"}.items():
+        at.query_params[k] = v
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.select_slider(key="img:keys").value == 32 and at.select_slider(key="img:steps").value == 50
+    assert any("view.img.seed" in shown(w.value) and "whole number" in shown(w.value) for w in at.warning)
+    assert at.query_params["view.img.keys"] == "32"
+    assert "view.img.seed" not in at.query_params  # the default seed is not written back
+    at.number_input(key="img:seed").set_value(7).run()
+    assert at.query_params["view.img.seed"] == "7"

@@ -25,7 +25,22 @@ def start(page: str = "playground", **params: str) -> AppTest:
 
 
 def charts(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    """Every figure on the page: plotly charts, then the cockpit's animated players (app/cockpit.py)."""
+    figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return figs + [fig for _header, fig in players(at)]
+
+
+def players(at: AppTest) -> list[tuple[dict, dict]]:
+    """The cockpit players on the page as (header, figure): the component's bytes are a JSON header line
+    and the figure's JSON."""
+    out = []
+    for c in at.get("bidi_component"):
+        if c.proto.component_name == "dkvb_cockpit":
+            head, _, body = c.proto.bytes.decode().partition("\n")
+            header = json.loads(head)
+            if header["kind"] == "player":
+                out.append((header, json.loads(body)))
+    return out
 
 
 def widget(at: AppTest, kind: str, label: str):

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from dkvb_core.sweep import parse_spec, run_sweep
 from tests.app.plain_text import live_markup, shown
+from tests.app.test_pages import charts  # plotly charts and the cockpit's players
 
 ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 SMALL = {"train.steps_per_stage": "100", "record.every": "20"}
@@ -72,7 +73,7 @@ def test_hostile_link_keys_and_values_are_echoed_as_plain_text(params):
     text = shown(" ".join(w.value for w in at.warning))
     first_key = next(iter(params)).split("\n")[0][:40]
     assert first_key.replace("\n", " ") in text.replace("\n", " ")
-    assert at.get("plotly_chart"), "the page still draws its charts"
+    assert charts(at), "the page still draws its charts"
 
 
 BASE = {"train": {"steps_per_stage": 15, "models": ["dkvb", "linear"]}, "stream": {"train_per_class": 15}}
@@ -158,7 +159,7 @@ GOOD_CSV = "Feature_1,Feature_2,Labels\n" + "".join(f"{i % 3}.5,{i % 5}.25,{i % 
 )
 def test_an_upload_with_a_hostile_name_is_named_as_plain_text(content, kind):
     at = _start(**{"view.data": "Your CSV"})
-    charts_before = len(at.get("plotly_chart"))
+    charts_before = len(charts(at))
     at.sidebar.get("file_uploader")[0].set_value((HOSTILE_NAME, content.encode(), "text/csv"))
     at.run()
     assert not at.exception, at.exception
@@ -168,4 +169,4 @@ def test_an_upload_with_a_hostile_name_is_named_as_plain_text(content, kind):
     assert named, [e.value for e in said]
     for element in named:
         assert not live_markup(element.value, trusted="**"), element.value
-    assert len(at.get("plotly_chart")) >= charts_before > 0, "the chart shown before stays"
+    assert len(charts(at)) >= charts_before > 0, "the chart shown before stays"

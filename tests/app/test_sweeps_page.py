@@ -190,3 +190,20 @@ def test_picking_an_axis_suggests_values_or_the_default():
     at.run()
     assert at.text_input(key="sweep:values2").value == "0.95"
     assert any("20 configs × 3 seeds = **60 runs**" in c.value for c in at.caption)  # one value: same count
+
+
+def test_the_spec_is_in_the_link_and_a_shared_link_reproduces_it():
+    at = AppTest.from_file(ENTRY, default_timeout=120)
+    for k, v in {"view.sweep.seeds": "2", "view.sweep.values3": "0.01, 0.1", "view.sweep.axis3": "dkvb.lr"}.items():
+        at.query_params[k] = v
+    at.query_params["view.sweep.steps"] = "7"  # not one of the choices: warned, default kept
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.number_input(key="sweep:seeds").value == 2
+    assert at.selectbox(key="sweep:axis2").value == "dkvb.lr"
+    assert at.selectbox(key="sweep:steps").value == 200
+    assert any("view.sweep.steps" in w.value.replace("\\", "") for w in at.warning)
+    assert at.text_input(key="sweep:values2").value == "0.01, 0.1"
+    at.text_input(key="sweep:values0").set_value("1, 2").run()
+    assert at.query_params["view.sweep.values1"] == "1, 2" and at.query_params["view.sweep.seeds"] == "2"

@@ -70,7 +70,7 @@ def test_server_paths_cannot_come_from_a_link():
 def test_page_parameters_are_left_alone_and_unknown_settings_warned():
     cfg, warnings = config_from_query({"view.figure": "paper", "present": "1", "dkvb.nonsense": "1"})
     assert cfg == Config()
-    assert warnings == ["dkvb.nonsense: not a setting of this app; ignored"]
+    assert warnings == ["dkvb.nonsense: not a setting of this page; ignored"]
 
 
 @pytest.mark.parametrize("value", ["", "null", "1e999", "NaN", "[[[[", "x" * 5000, "{}", "true"])

@@ -1,4 +1,5 @@
-"""The numpy learners take the same steps as the torch modules trained by autograd."""
+"""The numpy learners take the same steps as the torch modules trained by autograd (cross-entropy and
+squared loss; hard and soft key-value readout)."""
 
 import copy
 
@@ -9,13 +10,15 @@ import torch
 from dkvb_core.bottleneck import KeyValueBottleneck
 from dkvb_core.encoders import RandomProjectionSplit
 from dkvb_core.models.baselines import LinearLearner, MLPLearner
-from dkvb_core.models.dkvb import DKVBLearner
+from dkvb_core.models.dkvb import DKVBLearner, readout_weights
+from dkvb_core.models.losses import SquaredError, make_loss
 from dkvb_core.models.regularised import EWCLearner, LwFLearner
 from dkvb_core.models.replay import AGEMLearner, EpisodicMemory, ReplayLearner
 from dkvb_core.torch_models import (
     MLP,
     DKVBClassifier,
     LinearProbe,
+    MLPStack,
     agem_project,
     empirical_fisher,
     ewc_penalty,
@@ -127,6 +130,116 @@ def test_sgd_freezes_a_row_once_no_longer_fetched_but_adam_keeps_moving_it(data)
         numpy_train(fast, y, later)
         assert (not np.array_equal(fast.values[0, 0], after_first)) is keeps_moving
         assert np.all(fast.values[0, 2] == 0)  # never fetched: untouched by either optimiser
+
+
+# --- regression (squared loss) and the soft readout --------------------------------------------
+
+
+@pytest.fixture()
+def reg_data():
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-3, 3, (N, 1)).astype(np.float32)
+    y = (np.sin(2 * x[:, 0]) + 0.1 * rng.standard_normal(N)).astype(np.float32)
+    rows = rng.integers(0, N, (STEPS, B))
+    return x, y, rows
+
+
+def torch_train_mse(model, params, x, y, rows, opt_name, lr):
+    opt = torch.optim.SGD(params, lr=lr) if opt_name == "sgd" else torch.optim.Adam(params, lr=lr)
+    for r in rows:
+        loss = torch.nn.functional.mse_loss(model(torch.from_numpy(x[r]))[:, 0], torch.from_numpy(y[r]))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
+def numpy_train_mse(learner, y, rows):
+    buf = np.zeros((1, B, 1), np.float32)
+    for r in rows:
+        learner.step(r[None], y[r][None], buf[0])
+
+
+@pytest.mark.parametrize("opt", ["sgd", "adam"])
+def test_linear_regression(reg_data, opt):
+    x, y, rows = reg_data
+    fast = LinearLearner({"train": x[None]}, 1, opt, 0.05, B, SquaredError())
+    ref = LinearProbe(1, 1)
+    torch_train_mse(ref, list(ref.parameters()), x, y, rows, opt, 0.05)
+    numpy_train_mse(fast, y, rows)
+    np.testing.assert_allclose(fast.W[0], ref.linear.weight.detach().numpy().T, atol=1e-5)
+    np.testing.assert_allclose(fast.b[0, 0], ref.linear.bias.detach().numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("opt", ["sgd", "adam"])
+def test_mlp_40_40_regression(reg_data, opt):
+    x, y, rows = reg_data
+    fast = MLPLearner({"train": x[None]}, 1, opt, 0.01, B, (40, 40), [np.random.default_rng(3)], SquaredError())
+    ref = MLPStack(1, (40, 40), 1)
+    with torch.no_grad():
+        for layer, W in zip(ref.layers, fast.weights, strict=True):
+            layer.weight.copy_(torch.from_numpy(W[0].T))
+    torch_train_mse(ref, list(ref.parameters()), x, y, rows, opt, 0.01)
+    numpy_train_mse(fast, y, rows)
+    for layer, W, b in zip(ref.layers, fast.weights, fast.biases, strict=True):
+        np.testing.assert_allclose(W[0], layer.weight.detach().numpy().T, atol=1e-5)
+        np.testing.assert_allclose(b[0, 0], layer.bias.detach().numpy(), atol=1e-5)
+    fast.inputs["all"] = x[None]
+    np.testing.assert_allclose(fast.logits("all")[0], ref(torch.from_numpy(x)).detach().numpy(), atol=1e-5)
+
+
+def _bottleneck_and_slots(x, C, K, topk, dv):
+    split = RandomProjectionSplit(x.shape[1], C, 2, seed=0)
+    bn = KeyValueBottleneck(C, K, 2, dv, topk=topk, init_mode="kmeans", value_init="normal", seed=0)
+    heads = split(torch.from_numpy(x))
+    bn.initialize_keys(heads)
+    bn.freeze_keys()
+    idx, dist = bn.lookup(heads)  # (N, C, topk)
+    slots = (idx + (torch.arange(C) * K).view(1, C, 1)).reshape(len(x), -1).numpy()
+    return split, bn, slots, dist.numpy()
+
+
+@pytest.mark.parametrize(
+    ("task", "opt", "temperature", "topk"),
+    [
+        ("regression", "sgd", None, 1),
+        ("regression", "adam", None, 2),
+        ("regression", "sgd", 0.5, 3),
+        ("regression", "adam", 2.0, 4),
+        ("classification", "sgd", 0.3, 3),
+        ("classification", "adam", 1.0, 2),
+    ],
+)
+def test_dkvb_hard_and_soft_readout(data, reg_data, task, opt, temperature, topk):
+    """Soft readout: the numpy weights (computed once from the lookup's distances) and the weighted
+    gather/scatter match a torch model that computes softmax(-d^2/tau) itself, step by step."""
+    x, y, rows = reg_data if task == "regression" else data
+    outputs = 1 if task == "regression" else CLASSES
+    C, K = 3, 10
+    split, bn, slots, dist = _bottleneck_and_slots(x, C, K, topk, outputs)
+    weights = None
+    if temperature is not None:
+        weights = {"train": readout_weights(dist, "soft", temperature)[None]}
+        weights["all"] = weights["train"]
+    fast = DKVBLearner(
+        {"train": slots[None]},
+        outputs,
+        opt,
+        0.2,
+        B,
+        bn.values.detach().numpy().reshape(1, C * K, outputs).copy(),
+        loss=make_loss(task),
+        weights=weights,
+    )
+    ref = DKVBClassifier(split, bn, outputs, "mean", temperature=temperature)
+    if task == "regression":
+        torch_train_mse(ref, [bn.values], x, y, rows, opt, 0.2)
+        numpy_train_mse(fast, y, rows)
+    else:
+        torch_train(ref, [bn.values], x, y, rows, opt, 0.2)
+        numpy_train(fast, y, rows)
+    np.testing.assert_allclose(fast.values[0], bn.values.detach().numpy().reshape(C * K, outputs), atol=1e-5)
+    fast.inputs["all"] = slots[None]
+    np.testing.assert_allclose(fast.logits("all")[0], ref(torch.from_numpy(x)).detach().numpy(), atol=1e-5)
 
 
 # --- the continual-learning baselines: the MLP's step plus each method's term --------------------
@@ -294,3 +407,37 @@ def test_agem(data, opt, memory_batch):
         if t + 1 == half:
             fast.end_stage(0)
     assert projected > 0  # the projection was exercised, not only the plain step
+
+
+@pytest.mark.parametrize("opt", ["sgd", "adam"])
+def test_replay_regression(reg_data, opt):
+    """Replay with squared loss on a 40-40 MLP: batch plus replayed samples, one mean squared error."""
+    x, y, rows = reg_data
+    gens = [np.random.default_rng(k) for k in (1, 2, 3)]
+    fast = ReplayLearner(
+        {"train": x[None]}, 1, opt, 0.01, B, (40, 40), [gens[0]], 9, [gens[1]], [gens[2]], SquaredError()
+    )
+    assert fast.buffer.y.dtype == np.float32
+    ref = MLPStack(1, (40, 40), 1)
+    with torch.no_grad():
+        for layer, W in zip(ref.layers, fast.weights, strict=True):
+            layer.weight.copy_(torch.from_numpy(W[0].T))
+    optim = make_opt(list(ref.parameters()), opt, 0.01)
+    buf = np.zeros((1, B, 1), np.float32)
+    replayed = 0
+    for r in rows:
+        fast.step(r[None], y[r][None], buf)
+        batch_x, batch_y = xt(x, r), yt(y[r])
+        if fast.last_replay is not None:
+            mem_rows, mem_y = fast.last_replay
+            np.testing.assert_array_equal(mem_y[0], y[mem_rows[0]])  # the buffer keeps true (row, target) pairs
+            batch_x, batch_y = torch.cat([batch_x, xt(x, mem_rows)]), torch.cat([batch_y, yt(mem_y)])
+            replayed += 1
+        loss = torch.nn.functional.mse_loss(ref(batch_x)[:, 0], batch_y)
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+    for layer, W, b in zip(ref.layers, fast.weights, fast.biases, strict=True):
+        np.testing.assert_allclose(W[0], layer.weight.detach().numpy().T, atol=2e-5)
+        np.testing.assert_allclose(b[0, 0], layer.bias.detach().numpy(), atol=2e-5)
+    assert replayed == STEPS - 1

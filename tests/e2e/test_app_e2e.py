@@ -84,7 +84,7 @@ def test_a_bad_csv_is_reported_and_the_chart_stays(open_page, tmp_path):
     page.locator(".js-plotly-plot").first.wait_for()
     bad = tmp_path / "bad.csv"
     bad.write_text("Feature_1,Labels\n1.0,0\n2.0,1\n")
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad))
+    page.locator('[data-testid="stFileUploaderDropzoneInput"][accept*=".csv"]').set_input_files(str(bad))
     wait_rerun(page)
     page.get_by_text("missing Feature_2").first.wait_for()
     assert page.locator(".js-plotly-plot").count() >= 1
@@ -99,7 +99,7 @@ def test_a_bad_csv_is_reported_and_the_chart_stays(open_page, tmp_path):
         ",Feature_1,Feature_2,Labels\n"
         + "\n".join(f"{i},{(i % 3) * 4 + i * 0.01:.2f},{(i % 2) * 3:.2f},{i % 3}" for i in range(60))
     )
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(good))
+    page.locator('[data-testid="stFileUploaderDropzoneInput"][accept*=".csv"]').set_input_files(str(good))
     wait_rerun(page)
     page.get_by_text("Using good.csv").first.wait_for()
     assert_no_exception(page)

@@ -1,7 +1,8 @@
 """A real server and browser: a run in progress stops when its tab closes (the server's CPU is freed).
 
-The server here has no budget (``DKVB_BUDGET_SECONDS=off``) so that a long run can start at all; it
-logs "a run stopped: its session has closed" when a page run notices its session has gone.
+The server here has no budget (``DKVB_BUDGET_SECONDS=off``, ``DKVB_BUDGET_GB=off``) so that a long run
+can start at all; it logs "a run stopped: its session has closed" when a page run notices its session
+has gone.
 """
 
 from __future__ import annotations
@@ -22,15 +23,17 @@ LONG_RUN = "?dkvb.num_codebooks=64&dkvb.keys_per_codebook=1024&record.every=2&tr
 def unbudgeted_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     port = free_port()
     log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-    before = os.environ.get("DKVB_BUDGET_SECONDS")
-    os.environ["DKVB_BUDGET_SECONDS"] = "off"
+    names = ("DKVB_BUDGET_SECONDS", "DKVB_BUDGET_GB")
+    before = {n: os.environ.get(n) for n in names}
+    os.environ.update(dict.fromkeys(names, "off"))
     try:
         proc = start_server(port, log_path, SCRIPT)
     finally:
-        if before is None:
-            os.environ.pop("DKVB_BUDGET_SECONDS")
-        else:
-            os.environ["DKVB_BUDGET_SECONDS"] = before
+        for n, v in before.items():
+            if v is None:
+                os.environ.pop(n)
+            else:
+                os.environ[n] = v
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc)
@@ -44,8 +47,8 @@ def test_closing_the_tab_stops_its_run(browser, unbudgeted_server):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.goto(f"{url}/{LONG_RUN}")
-    page.get_by_text("Training these settings").wait_for(timeout=120_000)  # the long run has started
-    time.sleep(1.0)
+    # the long run is in its step loop (key init reports progress only once the keys branch lands)
+    page.get_by_text("Training: step").wait_for(timeout=240_000)
     context.close()  # the tab goes away mid-run
     closed = time.monotonic()
     deadline = closed + 30

@@ -1,0 +1,113 @@
+"""The cockpit's Python side: the player's payload (frames, stage ends, start and seek), story mode in
+the app (a link opens a step; Next applies the next step's link, page and frame)."""
+
+import json
+
+from app import cockpit
+from app.charts import boundaries
+from tests.app.plain_text import shown
+from tests.app.test_pages import players, start
+
+
+def test_figure_json_drops_plotlys_controls_and_keeps_stage_ends(small_result):
+    fig = boundaries.animated_boundaries(small_result, ["dkvb", "mlp"])
+    body, names, ends = cockpit.figure_json(fig, font_scale=1.3)
+    spec = json.loads(body)
+    assert "sliders" not in spec["layout"] and "updatemenus" not in spec["layout"]
+    assert names == [f["name"] for f in spec["frames"]] and len(names) == small_result.num_frames
+    assert [e["label"] for e in ends] == [f"end of stage {t + 1}" for t in range(small_result.num_stages)]
+    assert [names[e["pos"]] for e in ends] == [str(int(f)) for f in small_result.stage_end_frames]
+    assert spec["layout"]["font"]["size"] == round(16 * 1.3, 1)
+
+
+def test_frame_words_resolve_to_positions():
+    names = [str(i) for i in range(10)]
+    ends = [{"pos": 4, "label": "end of stage 1"}, {"pos": 9, "label": "end of stage 2"}]
+    assert cockpit._resolve("start", names, ends) == 0
+    assert cockpit._resolve("end", names, ends) == 9
+    assert cockpit._resolve("stage 1", names, ends) == 4
+    assert cockpit._resolve("stage 3", names, ends) is None
+    assert cockpit._resolve("7", names, ends) == 7
+    assert cockpit._resolve("70", names, ends) is None
+
+
+def test_a_link_with_a_frame_opens_the_animation_there():
+    at = start(**{"view.frame": "12"})
+    ((header, fig),) = players(at)
+    assert [f["name"] for f in fig["frames"]][header["start"]] == "12"
+    assert at.query_params["view.frame"] == "12"
+
+
+def test_a_story_link_opens_its_step_and_next_walks_on():
+    at = start(story="dkvb-paper", step="2")
+    ((header, _fig),) = players(at)
+    ends = {e["label"]: e["pos"] for e in header["stageEnds"]}
+    assert header["seek"]["pos"] == ends["end of stage 2"]
+    text = " ".join(str(h.proto.body) for h in at.get("html"))
+    assert "step 2 of 8" in text and "the baselines forget" in text
+    at.button(key="story_next").click().run()
+    assert not at.exception
+    assert at.query_params["step"] == "3" and at.query_params["story"] == "dkvb-paper"
+    ((header3, fig3),) = players(at)
+    assert header3["seek"]["pos"] == len(fig3["frames"]) - 1 and header3["seek"]["token"] > header["seek"]["token"]
+
+
+def test_a_bad_story_link_is_warned_and_the_page_still_draws():
+    at = start(story="nope")
+    assert any("'nope' is not a built-in story" in shown(w.value) for w in at.warning)
+    assert len(players(at)) == 1
+
+
+def _blob(cx: float, cy: float, c: int, s: int, n: int = 8) -> list[list[float]]:
+    return [[cx + 0.1 * (i % 3), cy + 0.1 * (i // 3), c, s] for i in range(n)]
+
+
+def test_a_drawn_stream_runs_like_an_uploaded_csv():
+    at = start(**{"view.figure": "draw"})
+    assert not players(at)  # the drawing plane instead of the animation
+    points = _blob(-2, -2, 0, 0) + _blob(2, 2, 1, 0) + _blob(2, -2, 2, 1) + _blob(-2, 2, 3, 1)
+    at.session_state["drawn_points"] = points
+    at.run()
+    at.button(key="draw_run").click().run()
+    assert not at.exception
+    assert at.session_state["upload_name"] == "your drawing"
+    ((header, _fig),) = players(at)
+    assert [e["label"] for e in header["stageEnds"]] == ["end of stage 1", "end of stage 2"]
+    assert at.query_params.get("view.figure") is None  # back on the animation
+
+
+def test_a_drawing_that_cannot_run_says_why_in_plain_text():
+    at = start(**{"view.figure": "draw"})
+    at.session_state["drawn_points"] = _blob(0, 0, 1, 0, n=5)  # one class only
+    at.run()
+    at.button(key="draw_run").click().run()
+    assert not at.exception
+    assert any("cannot run yet" in t.value and "Labels" in t.value for t in at.text)
+    assert "upload_name" not in at.session_state
+
+
+def test_drawn_points_become_the_seed_csv_and_bad_points_are_dropped():
+    from app import drawing
+
+    raw = [[1, 2, 0, 0], [float("nan"), 0, 0, 0], [0, 0, 99, 0], [0, 0, 1, 7], "x", [0.5, -0.5, 1, 1]]
+    clean = drawing.clean_points(raw, num_classes=8, num_stages=4)
+    assert clean == [[1.0, 2.0, 0, 0], [0.5, -0.5, 1, 1]]
+    assert drawing.points_csv(clean).decode().splitlines() == [
+        "Feature_1,Feature_2,Labels,Stage",
+        "1.0000,2.0000,0,0",
+        "0.5000,-0.5000,1,1",
+    ]
+
+
+def test_a_figure_is_built_once_per_run_and_options(small_result):
+    built = []
+
+    def build():
+        built.append(1)
+        return boundaries.animated_boundaries(small_result, ["dkvb"])
+
+    first = cockpit._cached_json(build, 1.0, (small_result, ("t", ("dkvb",))))
+    again = cockpit._cached_json(build, 1.0, (small_result, ("t", ("dkvb",))))
+    assert len(built) == 1 and first == again
+    cockpit._cached_json(build, 1.3, (small_result, ("t", ("dkvb",))))  # another text size: another figure
+    assert len(built) == 2
