@@ -57,9 +57,13 @@ def key_init_embeddings(config: Any, stream: Any, train_emb: np.ndarray, seed: i
 
 
 def _region(config: Any, first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The box uniform noise fills: the toy's drawing square, else the first stage's extent."""
+    """The box uniform noise fills: the toy's drawing square (regression: its configured input range),
+    else the first stage's extent."""
     s = config.stream
-    if s.kind == "toy" and s.encoder == "identity":
+    reg = getattr(config, "regression", None)
+    if getattr(config, "task", "") == "regression" and reg is not None and first.shape[1] == 1:
+        return np.array([reg.x_min], np.float64), np.array([reg.x_max], np.float64)  # the configured input range
+    if s.kind == "toy" and s.encoder == "identity" and first.shape[1] == 2:
         half = s.radius + 3.0 * s.spread  # every class mean lies within the radius
         return np.full(2, -half), np.full(2, half)
     lo, hi = first.min(axis=0).astype(np.float64), first.max(axis=0).astype(np.float64)

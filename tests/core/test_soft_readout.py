@@ -13,6 +13,8 @@ SMALL = {"train": {"steps_per_stage": 60}, "record": {"every": 30, "grid_size": 
 
 
 def _cfg(task: str, **dkvb) -> Config:
+    # keys on the samples (not on uniform noise, where near-equidistant keys split a tiny-τ softmax): a readout test
+    dkvb = {"key_init_data": "stream", **dkvb}
     data = {**SMALL, "task": task, "dkvb": dkvb, "train": {**SMALL["train"], "models": ["dkvb"]}}
     if task == "regression":
         data["regression"] = {"train_per_stage": 40, "test_per_stage": 30}
