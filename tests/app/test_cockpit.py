@@ -44,7 +44,7 @@ def test_a_story_link_opens_its_step_and_next_walks_on():
     ends = {e["label"]: e["pos"] for e in header["stageEnds"]}
     assert header["seek"]["pos"] == ends["end of stage 2"]
     text = " ".join(str(h.proto.body) for h in at.get("html"))
-    assert "step 2 of 8" in text and "the baselines forget" in text
+    assert "step 2 of 9" in text and "the baselines forget" in text
     at.button(key="story_next").click().run()
     assert not at.exception
     assert at.query_params["step"] == "3" and at.query_params["story"] == "dkvb-paper"
@@ -111,3 +111,13 @@ def test_a_figure_is_built_once_per_run_and_options(small_result):
     assert len(built) == 1 and first == again
     cockpit._cached_json(build, 1.3, (small_result, ("t", ("dkvb",))))  # another text size: another figure
     assert len(built) == 2
+
+
+def test_every_step_of_the_builtin_story_draws_without_a_fault():
+    """Each step's link (settings, page, frame) is valid today: no exception, no error box."""
+    from app.story import load_builtin
+
+    for number in range(1, len(load_builtin("dkvb-paper").steps) + 1):
+        at = start(story="dkvb-paper", step=str(number))
+        assert not at.exception, number
+        assert not at.error, (number, [e.value for e in at.error])
