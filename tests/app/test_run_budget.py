@@ -12,6 +12,7 @@ from app import runs
 from dkvb_core import Config, ConfigError
 from dkvb_core.budget import APP_BUDGET
 from dkvb_core.progress import RunCancelled
+from tests.app.test_pages import players
 
 ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 TINY = Config().replace(**{"train.steps_per_stage": 5, "record.every": 0, "record.grid_size": 0})
@@ -159,7 +160,7 @@ def test_the_page_shows_a_refusal_as_plain_text_and_keeps_the_previous_chart():
     at.query_params["record.every"] = "20"
     at.run()
     assert not at.exception
-    before = [c.proto.spec for c in at.get("plotly_chart")]
+    before = [fig for _header, fig in players(at)]  # the Playground's animated chart (the cockpit player)
     assert before
     next(s for s in at.slider if s.label == "Classes").set_value(32)
     next(s for s in at.slider if s.label == "Codebooks").set_value(64)
@@ -169,11 +170,11 @@ def test_the_page_shows_a_refusal_as_plain_text_and_keeps_the_previous_chart():
     texts = [t.value for t in at.text]
     assert any("dkvb.keys_per_codebook: 4,096 -> at most" in t for t in texts), texts
     assert any("These settings cannot run" in e.value for e in at.error)
-    assert [c.proto.spec for c in at.get("plotly_chart")] == before  # the earlier chart stays
+    assert [fig for _header, fig in players(at)] == before  # the earlier chart stays
 
 
 def test_the_images_page_shows_a_refusal_as_plain_text_and_keeps_the_previous_result(monkeypatch):
-    monkeypatch.setenv("DKVB_BUDGET_SECONDS", "5")  # the operator's setting: read when a run is asked for
+    monkeypatch.setenv("DKVB_BUDGET_SECONDS", "3")  # the operator's setting: read when a run is asked for
     at = AppTest.from_file(ENTRY, default_timeout=180)
     at.run()
     at.switch_page("views/images.py")
@@ -186,5 +187,5 @@ def test_the_images_page_shows_a_refusal_as_plain_text_and_keeps_the_previous_re
     assert not at.exception
     assert any("These settings cannot run" in e.value for e in at.error)
     texts = "\n".join(t.value for t in at.text)
-    assert "over the budget of 5 s" in texts and "dkvb.keys_per_codebook: 1,024 -> at most" in texts, texts
+    assert "over the budget of 3 s" in texts and "dkvb.keys_per_codebook: 1,024 -> at most" in texts, texts
     assert [m.value for m in at.metric] == shown  # the previous result stays on the page
