@@ -49,7 +49,6 @@ def test_a_cancel_in_training_stops_the_run_within_a_second_of_cpu():
     assert latency < 1.0, f"stopped {latency:.2f} CPU s after the cancel"
 
 
-@pytest.mark.xfail(strict=True, reason="k-means reports progress once the keys branch (owner of kmeans.py) lands")
 def test_a_cancel_during_kmeans_stops_the_run_within_a_second_of_cpu():
     config = Config().replace(**SLOW_KEYS)
     latency, cb = _latency(config, "keys", 0.5)
