@@ -133,6 +133,11 @@ def _brute(x64: torch.Tensor, keys64: torch.Tensor, mask: torch.Tensor, topk: in
     for s in range(0, len(x64), step):
         diff = x64[s : s + step, None, :] - keys64[None]
         dist = (diff * diff).sum(-1).masked_fill(~mask[None], float("inf"))
+        if topk == 1:  # argmin returns the first minimum: the same tie rule, without sorting K distances a row
+            best, idx = dist.min(dim=-1, keepdim=True)
+            out_i.append(idx)
+            out_d.append(best)
+            continue
         dist, idx = dist.sort(dim=-1, stable=True)
         out_i.append(idx[:, :topk])
         out_d.append(dist[:, :topk])

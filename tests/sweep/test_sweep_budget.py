@@ -49,6 +49,7 @@ def test_the_sweep_cli_refuses_before_writing_anything(tmp_path, capsys):
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps(BIG))
     out = tmp_path / "out"
-    assert main(["sweep", "--spec", str(spec), "--out", str(out), "--executor", "inline", "--no-progress"]) == 2
+    args = ["sweep", "--spec", str(spec), "--out", str(out), "--executor", "inline", "--no-progress"]
+    assert main([*args, "--budget-seconds", "60"]) == 2  # about 270 s estimated: over a 60 s budget
     assert "axes.dkvb.keys_per_codebook" in capsys.readouterr().err
     assert not (out / "runs.jsonl").exists()
