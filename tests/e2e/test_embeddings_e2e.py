@@ -27,7 +27,7 @@ def test_upload_a_features_file_and_see_the_charts(open_page, tmp_path):
     _features(bad, nan_row=7)
     page = open_page("embeddings?view.source=upload&train.steps_per_stage=50")
     page.get_by_text("Upload a features file").first.wait_for()
-    uploader = page.locator('[data-testid="stSidebar"] input[type="file"]')
+    uploader = page.locator('[data-testid="stSidebar"] input[type="file"][accept*=".npz"]')
     uploader.set_input_files(str(good))
     page.get_by_text("DKVB: final accuracy").first.wait_for()
     page.locator(".js-plotly-plot").nth(4).wait_for()

@@ -52,14 +52,14 @@ def test_regression_csv_upload_bad_then_good(open_page, tmp_path):
     page.get_by_text("Upload a CSV with columns x, y").first.wait_for()
     bad = tmp_path / "bad.csv"
     bad.write_text("x,z\n1,2\n3,4\n")
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad))
+    page.locator('[data-testid="stFileUploaderDropzoneInput"][accept*=".csv"]').set_input_files(str(bad))
     wait_rerun(page)
     page.get_by_text("bad.csv: columns: missing y").first.wait_for()
     assert page.locator(".js-plotly-plot").count() == 0
     assert_no_exception(page)
     good = tmp_path / "good.csv"
     good.write_text("x,y\n" + "\n".join(f"{i / 20:.3f},{(i / 20) ** 2:.4f}" for i in range(100)))
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(good))
+    page.locator('[data-testid="stFileUploaderDropzoneInput"][accept*=".csv"]').set_input_files(str(good))
     wait_rerun(page)
     page.locator(".js-plotly-plot").nth(2).wait_for()
     assert_no_exception(page)
