@@ -42,9 +42,13 @@ def start_from_url() -> None:
         view_params.warn(f"step: {raw[:20]!r} is not a step of this story (1 to {len(story.steps)}); starting at 1")
         index = 0
     st.session_state[_STATE] = {"story": story, "index": index}
-    step = story.steps[index]
-    if step.frame:
-        cockpit.request_seek("*", step.frame)
+    # A story link carries only its name and step: put the step's settings into the link before the settings
+    # are read (the page itself cannot switch yet: navigation is not built at this point of the run).
+    for key, value in step_query(story, index, bool(st.session_state.get("present"))).items():
+        st.query_params[key] = value
+    _reset_view_state()
+    if story.steps[index].frame:
+        cockpit.request_seek("*", story.steps[index].frame)
 
 
 def _reset_view_state() -> None:

@@ -114,10 +114,14 @@ def test_a_figure_is_built_once_per_run_and_options(small_result):
 
 
 def test_every_step_of_the_builtin_story_draws_without_a_fault():
-    """Each step's link (settings, page, frame) is valid today: no exception, no error box."""
-    from app.story import load_builtin
+    """Each step opened by a bare link applies its settings, and draws with no exception or error box."""
+    from app.story import load_builtin, step_query
 
-    for number in range(1, len(load_builtin("dkvb-paper").steps) + 1):
+    story = load_builtin("dkvb-paper")
+    for number in range(1, len(story.steps) + 1):
         at = start(story="dkvb-paper", step=str(number))
         assert not at.exception, number
         assert not at.error, (number, [e.value for e in at.error])
+        for key, value in step_query(story, number - 1).items():  # a bare story link applies the step's settings
+            got = at.query_params.get(key)
+            assert got == value or json.loads(got) == json.loads(value), (number, key, got)  # 16 and 16.0 alike
