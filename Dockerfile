@@ -2,6 +2,11 @@
 #   docker build -t dkvb-explorer . && docker run --rm -p 8501:8501 dkvb-explorer
 # torch comes from requirements.txt (pinned). On x86_64 the default index serves a CUDA build,
 # which also runs on CPU; a CPU-only wheel index can be added with pip's --index-url where reachable.
+# plotly's cartesian chart bundle (1.5 MB instead of 4.8; app/vendor.py pins its version and SHA-256)
+FROM node:22-bookworm-slim AS chartlib
+WORKDIR /bundle
+RUN npm pack --silent plotly.js-cartesian-dist-min@4.1.1 && tar xzf plotly.js-cartesian-dist-min-4.1.1.tgz
+
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -24,6 +29,7 @@ COPY app ./app
 COPY assets ./assets
 COPY .streamlit ./.streamlit
 # the chart library into app/static/ (served by the app itself; the folder is read-only to the server's user)
+COPY --from=chartlib /bundle/package/plotly-cartesian.min.js app/static/vendor/plotly-cartesian-4.1.1.min.js
 RUN python -m app.vendor
 
 RUN useradd --create-home --uid 1000 explorer

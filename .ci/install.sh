@@ -18,3 +18,5 @@ fi
 
 python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 python -m pip install -q --disable-pip-version-check --no-deps -e .
+# plotly's cartesian chart bundle (pinned, checked); without npm the app serves the full bundle
+python -m app.vendor --fetch

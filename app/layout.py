@@ -148,15 +148,15 @@ def final_accuracy_metrics(summaries: dict[str, dict], precision: int = 0) -> No
             )
 
 
-def preload_chart_library(slot, engine_starting: bool) -> None:
-    """Start loading the chart library (~1-2 s to fetch and parse) while the server prepares the
-    page's run, and a note when that run waits for a fresh server's engine."""
+def preload_chart_library(slot, note_slot=None) -> None:
+    """Start loading the chart library (~0.4-1 s to fetch and parse) while the server prepares the
+    page's run; ``slot`` stays for the whole run (emptied early, the browser may never mount the
+    loader). In ``note_slot``, a note that the run waits for a fresh server's engine."""
     from app import cockpit
 
-    with slot.container():
-        if engine_starting:
-            st.caption("Starting the engine (first visit after a server start)…")
-        cockpit.preload()
+    if note_slot is not None:
+        note_slot.caption("Starting the engine (first visit after a server start)…")
+    cockpit.preload(slot)
 
 
 def show_url_warnings(container=None) -> None:

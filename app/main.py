@@ -23,12 +23,14 @@ from app import layout, story_mode, view_params, warmup  # noqa: E402 - light: o
 from app.views import PAGES  # noqa: E402
 
 PAGES_DIR = Path(__file__).resolve().parent / "views"
-# A session's first run pauses after the title and the chart-library preload have gone out. This same
-# Python process serves the page shell and the 4.7 MB chart library to the browser, and the script's work
-# holds the GIL against those downloads; no chart can be drawn before the library is parsed anyway.
-# Measured with a fresh server (benchmarks/bench_browser.py): first render 2.96 -> 2.18 s (new visitor),
-# 2.41 -> 2.17 s (returning). Skipped while a fresh `app/main.py` server still imports torch.
-FIRST_VISIT_PAUSE_S = 0.6
+# A session's first run pauses briefly after the title and the chart-library loader have gone out, so
+# the browser mounts the loader and requests the library before it is busy drawing the sidebar and page
+# (otherwise the request waits for all of that). With plotly's 1.5 MB cartesian bundle (app/vendor.py)
+# and no pause, the library was requested ~1.2-1.6 s into the visit; with 0.15 s, at ~0.7 s. Measured
+# with fresh servers (benchmarks/bench_browser.py, first render). The earlier 0.6 s pause (serving the
+# 4.8 MB full bundle competed with the script for this process) is no longer needed. Skipped while a
+# fresh `app/main.py` server still imports torch.
+FIRST_VISIT_PAUSE_S = 0.15
 log = logging.getLogger("dkvb_explorer")
 
 
@@ -51,12 +53,12 @@ def main() -> None:
     # A session's first run: the page's title and an empty placeholder chart go out first, so the browser
     # shows the title and loads the chart library (4.7 MB of JS) while the server looks up (or, on a fresh
     # server, imports torch for) the run.
-    title, starting = st.empty(), st.empty()
+    title, starting, preload = st.empty(), st.empty(), st.container()
     if not st.session_state.get("_chart_library_sent"):
         st.session_state["_chart_library_sent"] = True
         title.title(spec.title)
         engine_ready = warmup.ready()
-        layout.preload_chart_library(starting, engine_starting=not engine_ready)
+        layout.preload_chart_library(preload, starting if not engine_ready else None)
         if engine_ready and not st.get_option("global.appTest"):  # AppTest has no browser to wait for
             time.sleep(FIRST_VISIT_PAUSE_S)
     from app import settings  # dkvb_core's config (pydantic, ~0.2 s); torch stays out (see app.warmup)

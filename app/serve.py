@@ -35,7 +35,7 @@ async def _warm_start(_server: st.App):
 
 
 async def _chart_library(request: Request) -> Response:
-    """plotly.js from memory, gzipped once: Streamlit's static serving would gzip 4.8 MB on every
+    """The chart library from memory, gzipped once: Streamlit's static serving would gzip 4.8 MB on every
     request, on the event loop that also carries the page's websocket."""
     if request.path_params["name"] != vendor.plotly_js_name():
         return Response("not found", status_code=404)
@@ -43,7 +43,7 @@ async def _chart_library(request: Request) -> Response:
     if "gzip" in request.headers.get("accept-encoding", ""):
         body = await asyncio.to_thread(vendor.gzipped_plotly_js)
         return Response(body, media_type="text/javascript", headers={**headers, "Content-Encoding": "gzip"})
-    source = await asyncio.to_thread(lambda: vendor.plotly_js_source()[0].read_bytes())
+    source = await asyncio.to_thread(lambda: vendor.chart_library()[0].read_bytes())
     return Response(source, media_type="text/javascript", headers=headers)
 
 
