@@ -18,6 +18,10 @@ BASE_CSS = """
   .dkvb-story-title { font-weight: 700; font-size: 0.9rem; opacity: 0.75; }
   .dkvb-story-caption { font-size: 1.12rem; line-height: 1.45; }
   .dkvb-theme-link { font-size: 0.9rem; text-decoration: none; }
+  /* No fade of the page while a run trains: the spinner and the progress bar say it is on its way, a
+     projector shows no flicker, and a fading 6-panel chart costs the browser ~0.15 s of CPU a second on
+     the cores the run needs (benchmarks/bench_browser.py, six models). */
+  [data-testid="stElementContainer"][data-stale="true"] { opacity: 1 !important; transition: none !important; }
 </style>
 """
 PRESENT_CSS = """

@@ -27,10 +27,12 @@ import streamlit as st
 from dkvb_core import Config, DKVBError, RunResult, Stream
 from dkvb_core.budget import APP_BUDGET, Budget, budget_from_env, check_budget
 from dkvb_core.errors import ConfigError
+from dkvb_core.model_pool import ModelPool
 from dkvb_core.progress import Progress, RunCancelled
 
 DEFAULT_CACHE_MB = 1024
 MAX_CACHED_UPLOADS = 8
+MAX_WORKERS = 8
 WAIT_POLL_S = 0.1  # a caller waiting for another's run checks its own session this often
 log = logging.getLogger("dkvb_explorer")
 
@@ -151,6 +153,30 @@ def _cache_bytes() -> int:
 
 
 _RUN_CACHE = RunCache(_cache_bytes())
+_POOL: ModelPool | None = None  # worker processes for runs' models (app/serve.py starts them)
+_POOL_LOCK = threading.Lock()
+
+
+def model_workers() -> int:
+    """Worker processes beside the server's own for a run's models (``$DKVB_WORKERS``, 0 to 8):
+    by default one less than the machine's cores."""
+    default = max(0, min(MAX_WORKERS, (os.cpu_count() or 1) - 1))
+    text = os.environ.get("DKVB_WORKERS", "").strip()
+    if not text:
+        return default
+    if text.isdigit() and int(text) <= MAX_WORKERS:
+        return int(text)
+    log.warning("DKVB_WORKERS=%r is not a whole number from 0 to %s; using %s", text[:40], MAX_WORKERS, default)
+    return default
+
+
+def start_model_pool() -> None:
+    """Start the workers that train a run's models beside the server's process (once; none if
+    ``model_workers()`` is 0). Runs use them once they have imported the engine (~2 s)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None and (workers := model_workers()) > 0:
+            _POOL = ModelPool(workers)
 
 
 def run_cache() -> RunCache:
@@ -253,6 +279,8 @@ def get_run(
     check_budget(config, server_budget() if budget is None else budget, stream=stream)
 
     def compute() -> RunResult:
+        if _POOL is not None:  # the models split over this process and the workers: same numbers, sooner
+            return _POOL.run(config, stream=stream, progress=progress)
         from dkvb_core.engine import run  # torch: imported on first use (see app.warmup)
 
         return run(config, stream=stream, progress=progress)

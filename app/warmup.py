@@ -40,6 +40,12 @@ def warm_default() -> None:
     once (then drop it: that loads plotly's modules). Blocks for ~2 s; logs instead of raising."""
     with _lock:
         _started.set()
+    try:  # the model workers import the engine in their own processes meanwhile (the second core)
+        from app import runs
+
+        runs.start_model_pool()
+    except Exception:  # runs then train in this process
+        log.exception("the model workers did not start")
     _import_all()
     try:
         from app import runs

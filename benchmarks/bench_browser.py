@@ -13,7 +13,8 @@ the same run):
 - seen seed (cached): type a seed already run -> the heatmaps differ;
 - view change: toggle the held-out points (no training) -> chart redrawn;
 - frame step: press → in the animation -> the next frame drawn (timed in the page: key event to paint);
-- scrub: move the player's scrubber to another frame -> that frame drawn (timed in the page).
+- scrub: move the player's scrubber to another frame -> that frame drawn (timed in the page);
+- six models (DKVB and the five continual-learning baselines, issue 9): a new seed, and the held-out toggle.
 
 Usage: python benchmarks/bench_browser.py [--runs 7] [--fresh 5]
 """
@@ -55,13 +56,15 @@ READY = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
 PANELS = 3  # dkvb, linear, mlp on the default config
-DRAWN = f"() => document.querySelectorAll('{HEATMAP}').length >= {PANELS}"
+# Issue 9's six-model Playground: DKVB against the five continual-learning baselines (the costliest six).
+SIX_MODELS = ("dkvb", "replay", "ewc", "lwf", "agem", "slda")
+DRAWN = f"(n) => document.querySelectorAll('{HEATMAP}').length >= n"
 CHANGED = "() => { const gd = document.querySelector('.js-plotly-plot'); return gd && gd.data !== window.__benchData; }"
 
 
-def drawn(page) -> None:
+def drawn(page, panels: int = PANELS) -> None:
     """Every panel has its heatmap image, then two animation frames have been painted."""
-    page.wait_for_function(DRAWN, timeout=120_000)
+    page.wait_for_function(DRAWN, arg=panels, timeout=120_000)
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
@@ -70,29 +73,29 @@ def mark_chart(page) -> None:
     page.evaluate("() => { window.__benchData = document.querySelector('.js-plotly-plot').data; }")
 
 
-def set_seed(page, seed: int) -> float:
+def set_seed(page, seed: int, panels: int = PANELS) -> float:
     """Type a seed and press Enter; seconds until the chart is drawn with the new data."""
     box = page.get_by_label("Seed")
-    drawn(page)
+    drawn(page, panels)
     mark_chart(page)
     box.fill(str(seed))
     start = time.perf_counter()
     box.press("Enter")
     page.wait_for_function(CHANGED, timeout=120_000)
-    drawn(page)
+    drawn(page, panels)
     elapsed = time.perf_counter() - start
     page.wait_for_selector(READY, timeout=120_000)
     return elapsed
 
 
-def toggle_held_out(page) -> float:
+def toggle_held_out(page, panels: int = PANELS) -> float:
     """Click the held-out points toggle (no training: pure redraw); seconds until drawn."""
-    drawn(page)
+    drawn(page, panels)
     mark_chart(page)
     start = time.perf_counter()
     page.get_by_text("Show held-out points").click()
     page.wait_for_function(CHANGED, timeout=120_000)
-    drawn(page)
+    drawn(page, panels)
     elapsed = time.perf_counter() - start
     page.wait_for_selector(READY, timeout=120_000)
     return elapsed
@@ -174,6 +177,19 @@ def first_renders(browser, fresh: int) -> dict[str, list[float]]:
     return rows
 
 
+def six_models(page, url: str, runs: int) -> dict[str, list[float]]:
+    """The Playground with :data:`SIX_MODELS` (a grid of six panels): a new seed and a view toggle."""
+    print("  six models: seeds, held-out toggle…", file=sys.stderr, flush=True)
+    page.goto(f"{url}/?train.models={','.join(SIX_MODELS)}")
+    drawn(page, len(SIX_MODELS))
+    page.wait_for_selector(READY, timeout=120_000)
+    n = len(SIX_MODELS)
+    return {
+        "six models: new seed (uncached)": [set_seed(page, 200 + i, n) for i in range(runs)],
+        "six models: held-out points toggle": [toggle_held_out(page, n) for _ in range(runs)],
+    }
+
+
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -216,6 +232,7 @@ def main() -> None:
             steps, scrubs = frame_steps(page, runs)
             results["frame step: → key (in page)"] = steps
             results["frame scrub: scrubber (in page)"] = scrubs
+            results.update(six_models(page, url, runs))
             browser.close()
     finally:
         stop_server(proc)

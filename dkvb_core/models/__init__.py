@@ -87,7 +87,7 @@ _SPECS = (
         "agem",
         "dkvb_core.models.replay:build_agem",
         init_tag=0x27,
-        step_cost=2.5,
+        step_cost=1.8,
         stores=lambda config: f"{config.agem.memory} past samples (shared by the stages seen)",
     ),
     ModelSpec(
