@@ -50,6 +50,7 @@ def main() -> None:
     ]
     nav = st.navigation(pages, position="top" if present else "sidebar")
     spec = next((p for p in PAGES if p.url_path == nav.url_path), PAGES[0])
+    story_mode.follow_page(spec.url_path)  # a story link to a step on another page opens that page
     # A session's first run: the page's title and an empty placeholder chart go out first, so the browser
     # shows the title and loads the chart library (4.7 MB of JS) while the server looks up (or, on a fresh
     # server, imports torch for) the run.

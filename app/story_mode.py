@@ -43,12 +43,24 @@ def start_from_url() -> None:
         index = 0
     st.session_state[_STATE] = {"story": story, "index": index}
     # A story link carries only its name and step: put the step's settings into the link before the settings
-    # are read (the page itself cannot switch yet: navigation is not built at this point of the run).
+    # are read; the step's page opens once navigation is built (follow_page).
     for key, value in step_query(story, index, bool(st.session_state.get("present"))).items():
         st.query_params[key] = value
     _reset_view_state()
     if story.steps[index].frame:
         cockpit.request_seek("*", story.steps[index].frame)
+    st.session_state["_story_follow_page"] = True
+
+
+def follow_page(page: str) -> None:
+    """After a story link was read: open its step's page when the link opened another one (``page``:
+    the url path of the page about to run). A no-op on every other run."""
+    running = current()
+    if not st.session_state.pop("_story_follow_page", False) or running is None:
+        return
+    story, index = running
+    if story.steps[index].page != page:
+        go(story, index)
 
 
 def _reset_view_state() -> None:

@@ -125,3 +125,12 @@ def test_every_step_of_the_builtin_story_draws_without_a_fault():
         for key, value in step_query(story, number - 1).items():  # a bare story link applies the step's settings
             got = at.query_params.get(key)
             assert got == value or json.loads(got) == json.loads(value), (number, key, got)  # 16 and 16.0 alike
+
+
+def test_a_story_link_to_a_step_on_another_page_opens_that_page():
+    at = start(story="dkvb-paper", step="4")  # step 4 is on the Keys page; the link opened the Playground
+    titles = " ".join(str(t.value) for t in at.title)
+    assert "Keys" in titles and "Playground" not in titles, titles
+    text = " ".join(str(h.proto.body) for h in at.get("html"))
+    assert "step 4 of 9" in text
+    assert at.query_params["step"] == "4" and at.query_params["story"] == "dkvb-paper"
