@@ -179,6 +179,17 @@ def start_model_pool() -> None:
             _POOL = ModelPool(workers)
 
 
+def wait_for_model_pool(timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds for the workers to finish starting (True when they have): a
+    worker still importing torch would take the first visitor's CPU."""
+    deadline = time.monotonic() + timeout
+    while _POOL is not None and not _POOL.ready():
+        if time.monotonic() > deadline or _POOL.broken:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def run_cache() -> RunCache:
     """One cache per server process, shared by every session and the server's warm start."""
     return _RUN_CACHE

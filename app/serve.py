@@ -17,11 +17,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import streamlit as st  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 from starlette.requests import Request  # noqa: E402
 from starlette.responses import Response  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
 from app import vendor, warmup  # noqa: E402 - light: only the standard library
+from app.early_chart_library import EarlyChartLibrary  # noqa: E402
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -49,5 +51,8 @@ async def _chart_library(request: Request) -> Response:
 
 vendor.activate_route()
 streamlit_app = st.App(
-    "main.py", lifespan=_warm_start, routes=[Route(vendor.ROUTE + "/{name}", _chart_library, methods=["GET"])]
+    "main.py",
+    lifespan=_warm_start,
+    routes=[Route(vendor.ROUTE + "/{name}", _chart_library, methods=["GET"])],
+    middleware=[Middleware(EarlyChartLibrary, url=vendor.plotly_js_url)],
 )

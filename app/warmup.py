@@ -20,6 +20,7 @@ import sys
 import threading
 
 HEAVY_MODULES = ("dkvb_core.engine",)
+POOL_WAIT_S = 20.0  # the warm start waits this long at most for the model workers to start
 _lock = threading.Lock()
 _started = threading.Event()
 _done = threading.Event()
@@ -36,19 +37,20 @@ def _import_all() -> None:
 
 
 def warm_default() -> None:
-    """Import the engine, run the default config into the run cache and build its landing figure
-    once (then drop it: that loads plotly's modules). Blocks for ~2 s; logs instead of raising."""
+    """Start the model workers, import the engine, run the default config into the run cache and
+    build its landing figure once (then drop it: that loads plotly's modules), then wait for the
+    workers (a worker still importing torch would slow the first visit). Blocks for ~3 s; logs
+    instead of raising."""
     with _lock:
         _started.set()
-    try:  # the model workers import the engine in their own processes meanwhile (the second core)
-        from app import runs
+    from app import runs  # streamlit and the config: light
 
+    try:  # the workers import the engine in their own processes meanwhile (the second core)
         runs.start_model_pool()
     except Exception:  # runs then train in this process
         log.exception("the model workers did not start")
     _import_all()
     try:
-        from app import runs
         from app.charts import boundaries
         from dkvb_core import Config
 
@@ -56,6 +58,8 @@ def warm_default() -> None:
         boundaries.animated_boundaries(result, list(result.models), show_test=False)
     except Exception:  # the page's own run reports it where the user sees it
         log.exception("warm start of the default run failed")
+    if not runs.wait_for_model_pool(POOL_WAIT_S):
+        log.warning("the model workers are not ready after %s s; runs train in one process meanwhile", POOL_WAIT_S)
 
 
 def start() -> None:
