@@ -8,7 +8,7 @@ import time
 import streamlit as st
 
 from app import layout, plain, runs, settings
-from dkvb_core import RunResult
+from dkvb_core import Config, RunResult, Stream
 
 BAR_EVERY_S = 0.25  # seconds between progress-bar updates
 
@@ -25,26 +25,7 @@ def current_result() -> RunResult | None:
             *[part for problem in problems for part in problem],
             icon=":material/warning:",
         )
-    bar = st.empty()
-    started = time.monotonic()
-    shown = [started]
-
-    def progress(done: int, total: int, phase: str = "train") -> None:
-        # From half a second on, four updates a second: each redraws the page in the browser, which
-        # shares the server's cores (at 20 a second the browser took ~0.25 s of CPU a second of training).
-        now = time.monotonic()
-        if now - started > 0.5 and now - shown[0] >= BAR_EVERY_S and total:
-            shown[0] = now
-            what = f"step {done:,} of {total:,}" if phase == "train" else f"placing keys ({done / total:.0%})"
-            bar.progress(min(done / total, 1.0), text=f"Training: {what}")
-
-    if runs.is_cached(config, stream):  # the usual case on a slider move back and forth: no spinner, no timer
-        outcome = runs.try_run(config, stream)
-    else:  # shown after half a second; before the first training step (key k-means with many codebooks
-        # and keys can take a while) it is the only sign of life. A newer setting or a closed tab stops it.
-        with st.spinner("Training these settings…", show_time=True):
-            outcome = runs.try_run(config, stream, runs.SessionWatch(progress))
-    bar.empty()
+    outcome = run_with_progress(config, stream)
     if outcome.result is not None:
         st.session_state["last_result"] = outcome.result
         return outcome.result
@@ -53,6 +34,31 @@ def current_result() -> RunResult | None:
     if previous is not None:
         st.info("Showing the previous result.", icon=":material/history:")
     return previous
+
+
+def run_with_progress(config: Config, stream: Stream | None = None) -> runs.Outcome:
+    """:func:`runs.try_run` for a page: cached runs at once; others with a spinner and, from half a
+    second on, a progress bar (four updates a second: each redraws the page in the browser, which
+    shares the run's cores). A newer setting from the same session or a closed tab stops the run."""
+    if runs.is_cached(config, stream):  # the usual case on a slider move back and forth: no spinner, no timer
+        return runs.try_run(config, stream)
+    bar = st.empty()
+    started = time.monotonic()
+    shown = [started]
+
+    def progress(done: int, total: int, phase: str = "train") -> None:
+        now = time.monotonic()
+        if now - started > 0.5 and now - shown[0] >= BAR_EVERY_S and total:
+            shown[0] = now
+            what = f"step {done:,} of {total:,}" if phase == "train" else f"placing keys ({done / total:.0%})"
+            bar.progress(min(done / total, 1.0), text=f"Training: {what}")
+
+    # The spinner shows after half a second; before the first training step (key k-means with many
+    # codebooks and keys can take a while) it is the only sign of life.
+    with st.spinner("Training these settings…", show_time=True):
+        outcome = runs.try_run(config, stream, runs.SessionWatch(progress))
+    bar.empty()
+    return outcome
 
 
 def show_refusal(message: str) -> None:

@@ -7,12 +7,11 @@ builders of app/charts/online.py. Settings live in the URL (the fields below, ag
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import streamlit as st
 
-from app import layout, online_state, plain, runs
+from app import current, layout, online_state, plain
 from app.charts import online as charts
 from app.charts.palette import MODEL_LABELS
 from dkvb_core import RunResult
@@ -91,16 +90,7 @@ def controls() -> None:
 
 def get_result(config) -> RunResult | None:
     """The (cached) run, with a progress bar for long ones; a message and the last result if it cannot run."""
-    bar, started = st.empty(), time.monotonic()
-
-    def progress(done: int, total: int, phase: str = "train") -> None:
-        if time.monotonic() - started > 0.5 and total:
-            what = f"step {done:,} of {total:,}" if phase == "train" else f"placing keys ({done / total:.0%})"
-            bar.progress(min(done / total, 1.0), text=f"Training: {what}")
-
-    with st.spinner("Training these settings…", show_time=True):
-        outcome = runs.try_run(config, progress=progress)
-    bar.empty()
+    outcome = current.run_with_progress(config)
     if outcome.result is not None:
         st.session_state["online:last_result"] = outcome.result
         return outcome.result

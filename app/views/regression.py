@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from app import downloads, layout, runs, settings, view_params
+from app import current, downloads, layout, settings, view_params
 from app.charts import regression as charts
 from app.charts.palette import MODEL_LABELS
 from app.url_state import config_from_query
@@ -170,15 +170,7 @@ def upload(config: Config) -> Stream | None:
 
 
 def run(config: Config, stream: Stream | None) -> RunResult | None:
-    bar = st.empty()
-
-    def progress(done: int, total: int, phase: str = "train") -> None:
-        what = f"step {done:,} of {total:,}" if phase == "train" else "placing keys"
-        bar.progress(min(done / max(total, 1), 1.0), text=f"Training: {what}")
-
-    with st.spinner("Training these settings…", show_time=True):
-        outcome = runs.try_run(config, stream, progress)
-    bar.empty()
+    outcome = current.run_with_progress(config, stream)
     if outcome.result is None:
         st.error("These settings cannot run.", icon=":material/error:")
         st.text(str(outcome.error))

@@ -107,3 +107,28 @@ def test_a_good_upload_runs_and_is_cached_by_content():
 def test_every_upload_fault_is_named(data, named):
     with pytest.raises(DataError, match=named):
         runs.stream_from_upload(data, TINY)
+
+
+def test_every_page_run_can_be_stopped_by_its_session(monkeypatch):
+    """Playground, Online and Regression runs all go through one helper that passes a SessionWatch
+    (a closed tab or a newer setting stops the run), not a bare progress function."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.test_online_page import ENTRY, SMALL
+    from tests.app.test_online_page import PAGE as ONLINE
+
+    seen: list = []
+    real = runs.try_run
+    monkeypatch.setattr(runs, "is_cached", lambda config, stream=None: False)
+    monkeypatch.setattr(runs, "try_run", lambda c, s=None, p=None: seen.append(p) or real(c, s, p))
+    regression = ONLINE.replace("online.py", "regression.py")
+    for page, params in ((None, {"train.steps_per_stage": "20"}), (ONLINE, SMALL), (regression, {})):
+        seen.clear()
+        at = AppTest.from_file(ENTRY, default_timeout=240)
+        for k, v in params.items():
+            at.query_params[k] = v
+        if page:
+            at.switch_page(page)
+        at.run()
+        assert not at.exception, at.exception
+        assert seen and all(isinstance(p, runs.SessionWatch) for p in seen), (page, seen)
