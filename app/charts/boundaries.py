@@ -154,7 +154,12 @@ def frame_title(result: RunResult, f: int, acc: dict[str, np.ndarray]) -> str:
 
 
 def animated_boundaries(
-    result: RunResult, models: list[str], show_test: bool = False, height: int = 600, dark: bool = False
+    result: RunResult,
+    models: list[str],
+    show_test: bool = False,
+    height: int = 600,
+    dark: bool = False,
+    base_frame: str | None = None,
 ) -> go.Figure:
     """One panel per model (a grid for 4-6 models, see :func:`grid_shape`; ``height`` is one row's);
     frames step through training with Play/Pause and a scrubber.
@@ -162,6 +167,8 @@ def animated_boundaries(
     Regions are layout images (palette PNGs of uint8 class ids; heatmap traces stop drawing
     while plotly animates scatter traces). Each frame carries each model's region image and the
     opacity of each stage's points: the current stage bold, earlier faded, later hidden.
+    ``base_frame``: the frame (a name) the figure itself shows (default the first): a player already
+    there draws the new figure once instead of drawing it and then moving to its frame.
     """
     if result.grid is None or result.x_train is None:
         raise ValueError("animated_boundaries: the run has no 2-D decision-boundary grid")
@@ -174,7 +181,9 @@ def animated_boundaries(
     def images(i: int) -> list[dict]:
         return [region_image(regions[m][i], result.grid, stride, n, k, dark) for k, m in enumerate(models)]
 
-    first = int(result.frame_stage[frames_idx[0]])
+    names = [str(int(f)) for f in frames_idx]
+    at = names.index(base_frame) if base_frame in names else 0
+    first = int(result.frame_stage[frames_idx[at]])
     data: list[dict] = []
     for k in range(len(models)):
         data.extend(_stage_trace(result, t, k, first, dark=dark) for t in range(T))
@@ -207,10 +216,10 @@ def animated_boundaries(
         vertical_spacing=0.06 if rows > 1 else 0.3,
     )
     square_axes(layout, result.grid, len(models))
-    layout.update(animation_controls(result, frames_idx))
-    layout["images"] = images(0)
+    layout.update(animation_controls(result, frames_idx, active=at))
+    layout["images"] = images(at)
     layout["title"] = {  # its bottom edge a fixed gap above the panels: larger text grows upwards into the margin
-        "text": frame_title(result, int(frames_idx[0]), acc),
+        "text": frame_title(result, int(frames_idx[at]), acc),
         "x": 0.01,
         "xref": "paper",
         "y": 1.0,

@@ -88,12 +88,14 @@ def chart_view() -> None:
         show_test = view_params.url_toggle("Show held-out points (◆)", "heldout", False, container=right)
         height, dark = layout.chart_height(600), layout.dark_mode()
 
-        def build():
-            shown["fig"] = boundaries.animated_boundaries(result, models, show_test=show_test, height=height, dark=dark)
+        def build(frame: str):
+            shown["fig"] = boundaries.animated_boundaries(
+                result, models, show_test=show_test, height=height, dark=dark, base_frame=frame
+            )
             return shown["fig"]
 
         cache = (result, ("boundaries", tuple(models), show_test, height, dark))
-        cockpit.player(build, "boundaries", url_name="frame", cache=cache)
+        cockpit.player(build, "boundaries", url_name="frame", cache=cache, base_follows_frame=True)
         fig = shown.get("fig")
         st.caption(
             "Regions: the class each model predicts there (grey: no class yet). Bold points: the stage being "

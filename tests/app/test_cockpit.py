@@ -134,3 +134,21 @@ def test_a_story_link_to_a_step_on_another_page_opens_that_page():
     text = " ".join(str(h.proto.body) for h in at.get("html"))
     assert "step 4 of 9" in text
     assert at.query_params["step"] == "4" and at.query_params["story"] == "dkvb-paper"
+
+
+def test_a_new_figure_is_built_on_the_frame_the_player_shows():
+    """A presenter at frame 12 who changes a setting: the new figure already shows frame 12 (one draw in
+    the browser, not a draw of frame 0 and then a second of frame 12)."""
+    at = start(**{"view.frame": "12", "record.every": "12"})  # a run of its own (figures are cached by run)
+    ((header, fig),) = players(at)
+    names = [f["name"] for f in fig["frames"]]
+    assert names[header["base"]] == "12" == names[header["start"]]
+    frame = fig["frames"][header["base"]]
+    assert fig["layout"]["images"] == frame["layout"]["images"]
+    assert fig["layout"]["title"]["text"] == frame["layout"]["title"]["text"]
+    for trace, update in zip([fig["data"][i] for i in frame["traces"]], frame["data"], strict=True):
+        assert trace.get("visible", True) == update["visible"]
+        assert trace["marker"]["opacity"] == update["marker"]["opacity"]
+    plain = start(**{"record.every": "25"})  # another run, no frame in the link: built on the first frame
+    ((header0, fig0),) = players(plain)
+    assert header0["base"] == 0 and fig0["layout"]["images"] == fig0["frames"][0]["layout"]["images"]
