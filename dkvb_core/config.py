@@ -107,7 +107,7 @@ class StreamConfig(_Frozen):
     )
     test_fraction: float = Field(0.2, ge=0.05, le=0.9, description="csv and image sets: share of each class held out")
     csv_path: str | None = Field(None, description="csv: path of the CSV file")
-    # features: the file decides the classes (num_classes and stage_classes are not used; at most 1,000 classes)
+    # features: the file decides the classes (num_classes and stage_classes are not used; at most 254 classes)
     path: str | None = Field(None, description="features: path of a .npz, .csv or .parquet file of N-d features")
 
     @model_validator(mode="after")

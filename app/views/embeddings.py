@@ -194,7 +194,7 @@ def upload_stream(config: Config, slot) -> Stream | None:
         key="emb:file",
         max_upload_size=MAX_UPLOAD_MB,
         help="npz: x (N x D), y (N), optional stage and split; CSV/Parquet: Feature_1..Feature_D, Labels, "
-        "optional Stage and Split. At most 100,000 samples, 4,096 features, 1,000 classes, 200 MB.",
+        "optional Stage and Split. At most 100,000 samples, 4,096 features, 254 classes, 200 MB.",
     )
     if file is not None:
         s = config.stream

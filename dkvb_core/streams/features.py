@@ -27,7 +27,7 @@ from dkvb_core.streams.base import Stream, split_held_out
 MAX_BYTES = 200 * 2**20  # the upload limit: server.maxUploadSize in .streamlit/config.toml is the same 200 MB
 MAX_ROWS = 100_000
 MAX_DIM = 4_096
-MAX_CLASSES = 1_000
+MAX_CLASSES = 254  # predictions are stored as uint8 and 255 means 'no class' (dkvb_core.result.NO_CLASS)
 FEATURE = "Feature_"
 LABELS, STAGE, SPLIT = "Labels", "Stage", "Split"
 FORMATS = ("npz", "csv", "parquet")
@@ -294,7 +294,9 @@ def check_features(f: Features) -> None:
     if len(labels) < 2:
         raise DataError("y: only one class; at least 2 are needed")
     if len(labels) > MAX_CLASSES:
-        raise DataError(f"y: {len(labels):,} classes; at most {MAX_CLASSES:,} are allowed")
+        raise DataError(
+            f"y: {len(labels):,} classes; at most {MAX_CLASSES:,} are allowed (predictions are stored one byte each)"
+        )
     if counts.min() < 2:
         raise DataError(
             f"y: class {labels[counts.argmin()]} has one sample; every class needs at least 2 "

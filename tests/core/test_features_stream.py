@@ -102,7 +102,8 @@ def test_too_many_samples_or_features_are_refused_from_the_header(shape, fragmen
 def test_too_many_classes_and_too_large_a_file(monkeypatch):
     y = np.repeat(np.arange(feats.MAX_CLASSES + 1), 2)
     x = np.random.default_rng(0).normal(size=(len(y), 2)).astype(np.float32)
-    assert fault(npz_bytes(x=x, y=y)) == "y: 1,001 classes; at most 1,000 are allowed"
+    said = "y: 255 classes; at most 254 are allowed (predictions are stored one byte each)"
+    assert fault(npz_bytes(x=x, y=y)) == said
     data = npz_bytes(x=x, y=y)
     monkeypatch.setattr(feats, "MAX_BYTES", len(data) - 1)
     assert fault(data).startswith(f"file: {len(data):,} bytes is larger than the limit")
@@ -260,3 +261,25 @@ def test_every_registry_model_runs_on_a_features_file(tmp_path, model):
     R = result.accuracy_matrix(model)
     assert R.shape == (2, 2) and np.isfinite(R).all()
     assert result.models[model].test_predictions.shape == (2, len(build_stream(config).y_test))
+
+
+def test_the_most_classes_allowed_are_predicted_without_wrapping(tmp_path):
+    """254 classes (the limit): every class id survives the one-byte predictions (class 253 is not 255,
+    the 'no class' mark, nor wrapped round to a small id). 1,000 classes once wrapped 300 to 44."""
+    from dkvb_core import Config, build_stream, run
+
+    n = feats.MAX_CLASSES
+    y = np.repeat(np.arange(n), 4)
+    x = np.eye(n, dtype=np.float32)[y] * 10.0 + np.random.default_rng(1).normal(0, 0.1, (len(y), n)).astype(np.float32)
+    path = tmp_path / "many.npz"
+    np.savez(path, x=x, y=y)
+    config = Config.from_dict(
+        {
+            "stream": {"kind": "features", "path": str(path), "classes_per_stage": n, "test_fraction": 0.5},
+            "train": {"models": ["slda"], "steps_per_stage": 60},
+            "record": {"every": 0},
+        }
+    )
+    result = run(config)
+    pred = result.models["slda"].test_predictions[-1]
+    assert pred.max() == n - 1 and (pred == build_stream(config).y_test).mean() > 0.95
