@@ -124,12 +124,31 @@ def xent_grad_(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def predict_classes(logits: np.ndarray) -> np.ndarray:
     """Argmax (first maximum) as uint8; :data:`NO_CLASS` where all logits tie, so a tie is never
-    'correct'. Done in torch: its reductions over a short last axis are ~6x faster than numpy's."""
-    t = torch.from_numpy(np.ascontiguousarray(logits))
+    'correct'. A row with a NaN gets its first NaN's class (as torch's max gives)."""
+    if logits.shape[-1] <= CLASS_MAJOR_MAX:
+        return _predict_class_major(logits)
+    t = torch.from_numpy(np.ascontiguousarray(logits))  # torch's reductions over a long last axis beat numpy's
     top, arg = t.max(dim=-1)
     pred = arg.to(torch.uint8)
     pred[top == t.amin(dim=-1)] = NO_CLASS
     return pred.numpy()
+
+
+CLASS_MAJOR_MAX = 32  # classes up to which the class-major argmax is faster (~2x at 8 classes, 10,000 rows)
+
+
+def _predict_class_major(logits: np.ndarray) -> np.ndarray:
+    """:func:`predict_classes` over a copy laid out class by class, ``(..., n, N)``: every reduction then
+    runs over whole rows of N values (numpy reduces a short last axis slowly)."""
+    lt = np.ascontiguousarray(np.moveaxis(logits, -1, -2))
+    top = lt.max(axis=-2, keepdims=True)
+    pred = (lt == top).argmax(axis=-2).astype(np.uint8)
+    top = top[..., 0, :]
+    pred[top == lt.min(axis=-2)] = NO_CLASS
+    nan = np.isnan(top)
+    if nan.any():  # NaN != NaN: take the first NaN's class, as torch does
+        pred[nan] = np.isnan(lt).argmax(axis=-2)[nan]
+    return pred
 
 
 def affine(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> torch.Tensor:

@@ -441,3 +441,25 @@ def test_replay_regression(reg_data, opt):
         np.testing.assert_allclose(W[0], layer.weight.detach().numpy().T, atol=2e-5)
         np.testing.assert_allclose(b[0, 0], layer.bias.detach().numpy(), atol=2e-5)
     assert replayed == STEPS - 1
+
+
+def test_class_major_argmax_equals_torchs_on_ties_infinities_and_nans():
+    """predict_classes' class-major path (up to 32 classes) gives exactly what torch's max/amin give."""
+    import torch
+
+    from dkvb_core.models.base import NO_CLASS, _predict_class_major
+
+    rng = np.random.default_rng(7)
+    for shape in [(1, 500, 8), (3, 200, 2), (2, 300, 32), (400, 5)]:
+        x = rng.integers(-2, 3, size=shape).astype(np.float32)  # many ties
+        flat = x.reshape(-1, shape[-1])
+        flat[::7] = 1.0  # all equal: no class
+        flat[1::11, 0] = np.inf
+        flat[2::13, -1] = -np.inf
+        flat[3::17, 1] = np.nan
+        flat[5::19, :] = np.nan
+        t = torch.from_numpy(x)
+        top, arg = t.max(dim=-1)
+        want = arg.to(torch.uint8)
+        want[top == t.amin(dim=-1)] = NO_CLASS
+        assert np.array_equal(_predict_class_major(x), want.numpy()), shape
