@@ -140,7 +140,11 @@ CLASS_MAJOR_MAX = 32  # classes up to which the class-major argmax is faster (~2
 def _predict_class_major(logits: np.ndarray) -> np.ndarray:
     """:func:`predict_classes` over a copy laid out class by class, ``(..., n, N)``: every reduction then
     runs over whole rows of N values (numpy reduces a short last axis slowly)."""
-    lt = np.ascontiguousarray(np.moveaxis(logits, -1, -2))
+    return argmax_class_major(np.ascontiguousarray(np.moveaxis(logits, -1, -2)))
+
+
+def argmax_class_major(lt: np.ndarray) -> np.ndarray:
+    """:func:`predict_classes` of class-major logits ``(..., n, N)`` (class axis before the rows)."""
     top = lt.max(axis=-2, keepdims=True)
     pred = (lt == top).argmax(axis=-2).astype(np.uint8)
     top = top[..., 0, :]
@@ -149,6 +153,20 @@ def _predict_class_major(logits: np.ndarray) -> np.ndarray:
     if nan.any():  # NaN != NaN: take the first NaN's class, as torch does
         pred[nan] = np.isnan(lt).argmax(axis=-2)[nan]
     return pred
+
+
+def classes_class_major(inputs_t: np.ndarray, weights: list[np.ndarray], biases: list[np.ndarray]) -> np.ndarray:
+    """Classes from a ReLU MLP (one weight: a linear model) run class-major on inputs ``(S, D, N)``:
+    ``W^T a`` gives outputs ``(S, n, N)``, ~4x faster than row-major for a 100x100 grid's 8 classes, and
+    the argmax needs no transpose (numpy's stacked matmul: each seed's bits the same however many run)."""
+    a = inputs_t
+    for W, b in zip(weights[:-1], biases[:-1], strict=True):
+        a = W.transpose(0, 2, 1) @ a
+        a += b.transpose(0, 2, 1)
+        np.maximum(a, 0.0, out=a)
+    out = weights[-1].transpose(0, 2, 1) @ a
+    out += biases[-1].transpose(0, 2, 1)
+    return argmax_class_major(out)
 
 
 def affine(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> torch.Tensor:
@@ -214,6 +232,13 @@ class Learner:
     def predict(self, which: str) -> np.ndarray:
         """Classes (uint8) for classification, the output (float32) for regression."""
         return self.loss.predict(self.logits(which))
+
+    def class_major_inputs(self, which: str) -> np.ndarray:
+        """A prepared set's inputs as ``(S, D, N)``, transposed once (the sets do not change in a run)."""
+        cache = self.__dict__.setdefault("_inputs_t", {})
+        if which not in cache:
+            cache[which] = np.ascontiguousarray(self.inputs[which].transpose(0, 2, 1))
+        return cache[which]
 
     # --- hooks: no-ops unless a model needs them -------------------------------------------
     def end_stage(self, stage: int) -> None:

@@ -11,7 +11,7 @@ import itertools
 
 import numpy as np
 
-from dkvb_core.models.base import Learner, RunInputs, affine
+from dkvb_core.models.base import CLASS_MAJOR_MAX, Learner, RunInputs, affine, classes_class_major
 from dkvb_core.models.losses import Loss, loss_for
 from dkvb_core.models.spec import ModelSpec
 
@@ -44,6 +44,11 @@ class LinearLearner(Learner):
         out_logits[...] = logits
         d = self._dlogits(logits, y)
         self.optimizer.step([x.transpose(0, 2, 1) @ d, d.sum(axis=1, keepdims=True)])
+
+    def predict(self, which: str) -> np.ndarray:
+        if self.task == "regression" or self.num_classes > CLASS_MAJOR_MAX:
+            return super().predict(which)
+        return classes_class_major(self.class_major_inputs(which), [self.W], [self.b])
 
     def logits(self, which: str) -> np.ndarray:
         return affine(self.inputs[which], self.W, self.b).numpy()
@@ -111,6 +116,11 @@ class MLPLearner(Learner):
         out_logits[...] = logits
         d = self._dlogits(logits, y)
         self.optimizer.step(self.gradients(x, hs, acts, d))
+
+    def predict(self, which: str) -> np.ndarray:
+        if self.task == "regression" or self.num_classes > CLASS_MAJOR_MAX:
+            return super().predict(which)
+        return classes_class_major(self.class_major_inputs(which), self.weights, self.biases)
 
     def logits(self, which: str) -> np.ndarray:
         a = self.inputs[which]
