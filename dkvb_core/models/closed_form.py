@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dkvb_core.models.base import Learner, RunInputs
+from dkvb_core.models.base import CLASS_MAJOR_MAX, Learner, RunInputs, argmax_class_major
 from dkvb_core.models.spec import ModelSpec
 
 UNSEEN_MARGIN = 30.0
@@ -89,6 +89,27 @@ class SLDALearner(Learner):
 
     def logits(self, which: str) -> np.ndarray:
         return self.scores(self.inputs[which].astype(np.float64)).astype(np.float32)
+
+    def predict(self, which: str) -> np.ndarray:
+        """Classes of a prepared set, scored class-major (``W^T x``: scores ``(S, n, N)``) into buffers
+        kept for the run (a fresh 1 MB array a frame costs more in page faults than the product):
+        the frames' grid ~5x faster than scoring row-major and taking the argmax over a short last axis."""
+        if self.num_classes > CLASS_MAJOR_MAX:
+            return super().predict(which)
+        buffers = self.__dict__.setdefault("_predict_buffers", {})
+        if which not in buffers:
+            xt = self.class_major_inputs(which).astype(np.float64)
+            shape = (xt.shape[0], self.num_classes, xt.shape[2])
+            buffers[which] = xt, np.empty(shape), np.empty(shape, np.float32)
+        xt, z, z32 = buffers[which]
+        w, c = self.linear()
+        np.matmul(w.transpose(0, 2, 1), xt, out=z)
+        z += c.transpose(0, 2, 1)
+        seen = (self.count > 0)[:, :, None]
+        if not seen.all():  # below every seen class, as in scores(): the same classes, and no class when none is seen
+            np.copyto(z, -np.inf, where=~seen)
+        z32[...] = z
+        return argmax_class_major(z32)
 
 
 def build_slda(inputs: RunInputs, spec: ModelSpec) -> Learner:
