@@ -32,17 +32,25 @@ _shared: dict[str, Any] = {}  # in a worker: the cancel flags and progress count
 
 
 def split_models(models: tuple[str, ...], parts: int) -> list[tuple[str, ...]]:
-    """At most ``parts`` non-empty groups of about equal cost (longest first into the lightest group),
-    each in the config's order."""
+    """At most ``parts`` non-empty groups of about equal cost, each in the config's order: for two
+    groups the best split (every subset tried: a run has a handful of models), else longest first
+    into the lightest group."""
     from dkvb_core.models import get_spec
 
-    loads: list[tuple[float, list[str]]] = [(0.0, []) for _ in range(max(1, min(parts, len(models))))]
-    for name in sorted(models, key=lambda m: -get_spec(m).step_cost):
-        i = min(range(len(loads)), key=lambda k: loads[k][0])
-        loads[i] = (loads[i][0] + get_spec(name).step_cost, [*loads[i][1], name])
+    cost = {m: get_spec(m).step_cost for m in models}
+    parts = max(1, min(parts, len(models)))
+    if parts == 2:
+        subsets = (
+            frozenset(m for i, m in enumerate(models) if mask >> i & 1) for mask in range(1, 2 ** len(models) - 1)
+        )
+        best = min(subsets, key=lambda g: max(sum(cost[m] for m in g), sum(cost.values()) - sum(cost[m] for m in g)))
+        groups = [[m for m in models if m in best], [m for m in models if m not in best]]
+    else:
+        groups = [[] for _ in range(parts)]
+        for name in sorted(models, key=lambda m: -cost[m]):
+            min(groups, key=lambda g: sum(cost[m] for m in g)).append(name)
     order = {m: i for i, m in enumerate(models)}
-    groups = [tuple(sorted(g, key=order.__getitem__)) for _, g in loads if g]
-    return sorted(groups, key=lambda g: order[g[0]])
+    return sorted((tuple(sorted(g, key=order.__getitem__)) for g in groups if g), key=lambda g: order[g[0]])
 
 
 def merge_results(config: Config, parts: list[RunResult]) -> RunResult:

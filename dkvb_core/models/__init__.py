@@ -87,7 +87,7 @@ _SPECS = (
         "agem",
         "dkvb_core.models.replay:build_agem",
         init_tag=0x27,
-        step_cost=1.8,
+        step_cost=1.9,
         stores=lambda config: f"{config.agem.memory} past samples (shared by the stages seen)",
     ),
     ModelSpec(
@@ -97,7 +97,7 @@ _SPECS = (
         "slda",
         "dkvb_core.models.closed_form:build_slda",
         init_tag=0x28,
-        step_cost=1.3,
+        step_cost=1.1,
         stores=lambda config: "no past samples (a mean per class and one covariance)",
     ),
 )
