@@ -193,6 +193,8 @@ class AGEMLearner(MLPLearner):
         self.sampler = SlotSampler(batch_rngs, memory.slots)
         self.last_reference: tuple[np.ndarray, np.ndarray] | None = None  # memory rows and labels of the last step
         self.grads = FlatGradients(self.parameters())
+        self._memory_x: np.ndarray | None = None  # the whole memory's embeddings (set at each stage end)
+        self._block: tuple[np.ndarray, np.ndarray] | None = None  # batch + whole memory rows and labels
 
     def step(self, rows: np.ndarray, y: np.ndarray, out_logits: np.ndarray) -> None:
         x = self.inputs["train"][self._seed_ix, rows]
@@ -207,15 +209,35 @@ class AGEMLearner(MLPLearner):
         # One forward and one backward pass over the batch and the memory batch together; each
         # part's gradient is its own mean (A-GEM's cost is this step's, so it is kept lean).
         b = rows.shape[1]
-        both = np.concatenate([x, xm], axis=1)
+        both, labels = self._with_memory(x, y, xm, mem_y)
         h, a, logits = self.forward(both)
         out_logits[...] = logits[:, :b]
         d = class_major_softmax(logits)
-        d[self._seed_ix, np.arange(d.shape[1]), np.concatenate([y, mem_y], axis=1)] -= 1.0
+        d[self._seed_ix, self._arange(d.shape[1]), labels] -= 1.0
         d *= self._part_means(b, mem_y.shape[1])
         self.split_gradients(both, h, a, d, b)
-        project_(*self.grads.flat)
+        project_(self.grads.flat)
         self.optimizer.step(self.grads.views[0])
+
+    def _with_memory(
+        self, x: np.ndarray, y: np.ndarray, xm: np.ndarray, mem_y: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The batch then the memory batch, as one block ``(S, b + m, D)`` and its labels. When the memory
+        batch is the whole memory (the default) its part is copied in once a stage, the batch's each step."""
+        whole = xm is self._memory_x
+        if not whole or self._block is None or self._block[0].shape[1] != x.shape[1] + xm.shape[1]:
+            self._block = np.concatenate([x, xm], axis=1), np.concatenate([y, mem_y], axis=1)
+            if not whole:
+                block, self._block = self._block, None
+                return block
+        both, labels = self._block
+        both[:, : x.shape[1]] = x
+        labels[:, : x.shape[1]] = y
+        return both, labels
+
+    @functools.cache  # noqa: B019 - one or two sizes a run
+    def _arange(self, n: int) -> np.ndarray:
+        return np.arange(n)
 
     @functools.cache  # noqa: B019 - a few (batch, memory batch) sizes a run; the learner lives for one run
     def _part_means(self, b: int, m: int) -> np.ndarray:
@@ -250,6 +272,7 @@ class AGEMLearner(MLPLearner):
     def end_stage(self, stage: int) -> None:
         self.memory.add_stage(self.stage_rows[stage])
         self._memory_x = self.inputs["train"][self._seed_ix, self.memory.rows]
+        self._block = None  # the memory changed: the next step copies its part in again
 
 
 class FlatGradients:
@@ -276,10 +299,11 @@ def class_major_softmax(logits: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(t.transpose(0, 2, 1))
 
 
-def project_(g: np.ndarray, ref: np.ndarray) -> None:
-    """A-GEM's projection of flat gradients ``(S, P)``, per seed, in place: where ``g · r < 0``,
-    ``g -= (g · r / r · r) r``; elsewhere ``g`` is unchanged."""
-    dot, norm = np.einsum("sp,sp->s", g, ref), np.einsum("sp,sp->s", ref, ref)
+def project_(flat: np.ndarray) -> None:
+    """A-GEM's projection of the flat gradients ``flat = [g, r]`` ``(2, S, P)``, per seed, in place: where
+    ``g · r < 0``, ``g -= (g · r / r · r) r``; elsewhere ``g`` is unchanged."""
+    g, ref = flat
+    dot, norm = np.einsum("ksp,sp->ks", flat, ref)
     coef = np.where(dot < 0, dot / np.maximum(norm, np.finfo(np.float32).tiny), 0.0).astype(np.float32)
     if coef.any():
         g -= coef[:, None] * ref
