@@ -111,7 +111,7 @@ def _resolve(frame: str | int, names: list[str], ends: list[dict[str, Any]]) -> 
         return len(names) - 1
     if text.startswith("stage "):
         k = text.split(" ", 1)[1]
-        if k.isdigit() and 1 <= int(k) <= len(ends):
+        if k.isdigit() and len(k) <= 6 and 1 <= int(k) <= len(ends):  # a link's text: never int() of 5,000 digits
             return int(ends[int(k) - 1]["pos"])
         return None
     return names.index(str(frame)) if str(frame) in names else None
@@ -128,7 +128,8 @@ def _cached_json(
     def build() -> tuple[str, list[str], list[dict], str, str | None]:
         made = fig if not callable(fig) else (fig(base) if base is not None else fig())
         body, names, ends = figure_json(made, scale)
-        return body, names, ends, hashlib.md5(body.encode("utf-8"), usedforsecurity=False).hexdigest(), base
+        built_on = base if base in names else None  # a frame from a link may name no frame at all
+        return body, names, ends, hashlib.md5(body.encode("utf-8"), usedforsecurity=False).hexdigest(), built_on
 
     if cache is None:
         return build()

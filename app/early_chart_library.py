@@ -50,9 +50,12 @@ class EarlyChartLibrary:
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
+                if not _is_page(message):  # anything else (a download, a script) streams through untouched
+                    await send(message)
+                    return
                 start.update(message)
                 return
-            if message["type"] != "http.response.body":
+            if message["type"] != "http.response.body" or not start:
                 await send(message)
                 return
             chunks.append(message.get("body", b""))
@@ -62,11 +65,14 @@ class EarlyChartLibrary:
         await self.app({**scope, "headers": headers}, receive, capture)
 
     async def _send_page(self, start: Message, body: bytes, send) -> None:
-        headers = list(start.get("headers") or [])
-        info = {k.lower(): v for k, v in headers}
-        if info.get(b"content-type", b"").startswith(b"text/html") and b"content-encoding" not in info:
-            body = with_tag(body, self.url())
-            headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
-            headers.append((b"content-length", str(len(body)).encode()))
+        body = with_tag(body, self.url())
+        headers = [(k, v) for k, v in start.get("headers") or [] if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
         await send({**start, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def _is_page(start: Message) -> bool:
+    """An uncompressed HTML response: the only kind the tag goes in."""
+    info = {k.lower(): v for k, v in start.get("headers") or []}
+    return info.get(b"content-type", b"").startswith(b"text/html") and b"content-encoding" not in info

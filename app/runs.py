@@ -164,7 +164,7 @@ def model_workers() -> int:
     text = os.environ.get("DKVB_WORKERS", "").strip()
     if not text:
         return default
-    if text.isdigit() and int(text) <= MAX_WORKERS:
+    if text.isdigit() and len(text) <= 2 and int(text) <= MAX_WORKERS:
         return int(text)
     log.warning("DKVB_WORKERS=%r is not a whole number from 0 to %s; using %s", text[:40], MAX_WORKERS, default)
     return default

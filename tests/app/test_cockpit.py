@@ -152,3 +152,13 @@ def test_a_new_figure_is_built_on_the_frame_the_player_shows():
     plain = start(**{"record.every": "25"})  # another run, no frame in the link: built on the first frame
     ((header0, fig0),) = players(plain)
     assert header0["base"] == 0 and fig0["layout"]["images"] == fig0["frames"][0]["layout"]["images"]
+
+
+def test_a_hostile_frame_in_the_link_neither_breaks_the_page_nor_sticks_to_the_shared_figure():
+    """'stage' + 5,000 digits once raised in int(); a frame that names no frame must not become the base
+    of the figure cached for every visitor of the run."""
+    for value in ["stage " + "9" * 5000, "9" * 5000, "<b>x</b>", "x" * 100_000, "-1"]:
+        ((header, fig),) = players(start(**{"view.frame": value}))
+        assert header["start"] == 0 and 0 <= header["base"] < len(fig["frames"])  # a real frame (figures are shared)
+    ((header, fig),) = players(start(**{"view.frame": "12"}))  # a real frame still opens there
+    assert [f["name"] for f in fig["frames"]][header["start"]] == "12"

@@ -59,3 +59,25 @@ def test_other_responses_pass_unchanged():
 def test_a_page_without_a_head_is_unchanged():
     assert with_tag(b"<html><body>hi</body></html>", URL) == b"<html><body>hi</body></html>"
     assert with_tag(b"<HEAD lang='en'>x", URL).startswith(b"<HEAD lang='en'>" + preload_tag(URL))
+
+
+def test_a_large_non_page_response_streams_through_chunk_by_chunk():
+    """A download asked for with a browser's Accept header is not held back until it ends."""
+    sent: list[dict] = []
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/csv")]})
+        for _ in range(3):
+            await send({"type": "http.response.body", "body": b"x" * 1000, "more_body": True})
+            assert sent[-1].get("body") == b"x" * 1000  # forwarded before the next chunk is made
+        await send({"type": "http.response.body", "body": b""})
+
+    async def send(message):
+        sent.append(message)
+
+    async def receive():
+        return {"type": "http.request"}
+
+    scope = {"type": "http", "method": "GET", "headers": [(b"accept", b"text/html")]}
+    asyncio.run(EarlyChartLibrary(app, lambda: URL)(scope, receive, send))
+    assert sent[0]["type"] == "http.response.start" and sum(len(m.get("body", b"")) for m in sent) == 3000

@@ -1,5 +1,6 @@
 """Run cache (bounded, keyed by config and stream) and upload validation messages."""
 
+import os
 import threading
 import time
 
@@ -132,3 +133,26 @@ def test_every_page_run_can_be_stopped_by_its_session(monkeypatch):
         at.run()
         assert not at.exception, at.exception
         assert seen and all(isinstance(p, runs.SessionWatch) for p in seen), (page, seen)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0", 0),
+        ("2", 2),
+        (" 1 ", 1),
+        ("abc", None),
+        ("-1", None),
+        ("9", None),
+        ("1e3", None),
+        ("True", None),
+        ("", None),
+        ("9" * 5000, None),
+    ],
+)
+def test_the_workers_setting_takes_0_to_8_and_else_the_default(monkeypatch, caplog, text, expected):
+    monkeypatch.setenv("DKVB_WORKERS", text)
+    default = max(0, min(runs.MAX_WORKERS, (os.cpu_count() or 1) - 1))
+    assert runs.model_workers() == (default if expected is None else expected)
+    if expected is None and text.strip():
+        assert "DKVB_WORKERS" in caplog.text and "0 to 8" in caplog.text
