@@ -167,7 +167,7 @@ def player(
     ``base``: the frame the figure's own data and layout show (``"start"``, ``"end"``...): opening there
     needs no second draw. ``base_follows_frame``: ``fig`` is a function of a frame name, and a new
     figure (new data) is built on the frame the presenter left the player on: one draw, not a draw of
-    the first frame and then a second of that frame (six panels at the last frame: 1.45 -> 1.0 s)."""
+    the first frame and then a second of that frame (six panels at the last frame: 1.45 -> 1.25 s)."""
     from app import layout
 
     scale = layout.font_scale() if font_scale is None else font_scale

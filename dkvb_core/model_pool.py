@@ -157,7 +157,8 @@ class ModelPool:
         return merge_results(config, parts)
 
     def _progress(self, progress: Progress | None, slot: int) -> Progress | None:
-        """The local part's progress plus the workers' (their counters), passed to ``progress``."""
+        """The local part's progress plus the worker's (its counters), passed to ``progress``. A run's
+        worker parts share one slot: with two or more workers the bar counts whichever reported last."""
         if progress is None:
             return None
 
